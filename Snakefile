@@ -1,0 +1,19 @@
+# Replication of Wilson & Martinez (2003), "The general inefficiency of batch training
+# for gradient descent learning". The full replication: `snakemake --cores all`;
+# a five-minute first look: `snakemake --cores all --configfile config/quick.yaml`.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),
