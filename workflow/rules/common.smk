@@ -5,7 +5,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from batch_inefficiency.suites import read_sheet, suite_tasks
+from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -14,10 +14,13 @@ DATASETS_ROOT = Path(config["datasets"]["root"])
 SHEET = read_sheet(Path(config["datasets"]["sheet"]), DATASETS_ROOT)
 validate(SHEET, "../schemas/datasets.schema.yaml")
 TASKS = suite_tasks(SHEET, config["datasets"]["suite"])
+LARGE = large_tasks(SHEET, config["datasets"]["suite"])
+LARGE_TASK = LARGE[0] if LARGE else None
 
 
 wildcard_constraints:
     task="|".join(re.escape(t) for t in TASKS),
+    batch="[1-9][0-9]*|full",
 
 
 def results(*parts):
@@ -30,6 +33,30 @@ def dataset_file(wildcards):
     return str(DATASETS_ROOT / SHEET.loc[wildcards.task, "name"]) + ".csv.gz"
 
 
+def batch_sizes(task):
+    """Batch sizes trained on a task: the large task gets the whole sweep."""
+    training = config["training"]
+    return training["large_task_batch_sizes" if task in LARGE else "batch_sizes"]
+
+
+def run_files(kind):
+    """Input function: one run file of each batch size of the task (kind: curves, replicas)."""
+    name = {"curves": "curves.csv.gz", "replicas": "replicas.csv"}[kind]
+
+    def files(wildcards):
+        return [
+            results("runs", wildcards.task, batch, name)
+            for batch in batch_sizes(wildcards.task)
+        ]
+
+    return files
+
+
+def gpu_count(wildcards):
+    """Training jobs ask for a GPU when the engine is told to use CUDA."""
+    return int(config["training"]["engine"]["device"] == "cuda")
+
+
 def final_outputs():
     """The final targets of the workflow."""
-    return [results("splits", f"{task}.npz") for task in TASKS]
+    return [results("tables", "tasks.csv"), results("tables", "large_task_grid.csv")]

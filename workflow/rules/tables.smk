@@ -1,0 +1,27 @@
+rule make_tables:
+    """The per-task table and the large task's batch size x rate grid (CSV + Markdown)."""
+    input:
+        rates=expand(rules.summarise_task.output.rates, task=TASKS),
+        splits=expand(rules.prepare_split.output.npz, task=TASKS),
+    output:
+        tasks=report(
+            results("tables", "tasks.csv"),
+            caption="../report/tasks.rst",
+            category="Tables",
+        ),
+        tasks_md=results("tables", "tasks.md"),
+        grid=report(
+            results("tables", "large_task_grid.csv"),
+            caption="../report/large_task_grid.rst",
+            category="Tables",
+        ),
+        grid_md=results("tables", "large_task_grid.md"),
+    log:
+        results("logs", "make_tables.log"),
+    conda:
+        "../../environment.yml"
+    params:
+        tasks=TASKS,
+        large_task=LARGE_TASK,
+    script:
+        "../scripts/make_tables.py"

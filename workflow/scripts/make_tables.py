@@ -1,0 +1,14 @@
+# Adapter: snakemake.* -> batch_inefficiency.tables.write_tables; stderr -> log.
+import sys
+
+from batch_inefficiency.tables import write_tables
+
+sys.stderr = open(snakemake.log[0], "w")
+table = write_tables(
+    tasks=snakemake.params.tasks,
+    rates=snakemake.input.rates,
+    splits=snakemake.input.splits,
+    large_task=snakemake.params.large_task,
+    out=dict(snakemake.output.items()),
+)
+print(table.to_string(), file=sys.stderr)

@@ -1,0 +1,14 @@
+# Adapter: snakemake.* -> batch_inefficiency.metrics.summarise_task_files; stderr -> log.
+import sys
+
+from batch_inefficiency.metrics import summarise_task_files
+
+sys.stderr = open(snakemake.log[0], "w")
+rates = summarise_task_files(
+    curves=snakemake.input.curves,
+    replicas=snakemake.input.replicas,
+    tolerance=snakemake.params.tolerance,
+    rates_out=snakemake.output.rates,
+    trials_out=snakemake.output.trials,
+)
+print(rates.to_string(), file=sys.stderr)
