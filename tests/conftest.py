@@ -1,8 +1,14 @@
-"""Shared fixtures: the repository root and the committed data sets."""
+"""Shared fixtures: repository paths, and small synthetic TrialData for the engine tests."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from batch_inefficiency.data import TrialData
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,3 +23,30 @@ def repo() -> Path:
 def datasets_root() -> Path:
     """The committed vendored data sets."""
     return REPO / "resources" / "datasets"
+
+
+def synthetic_data(
+    trials: tuple[int, ...] = (0, 1),
+    n_train: int = 23,
+    n_hold: int = 9,
+    n_test: int = 7,
+    n_inputs: int = 4,
+    n_classes: int = 3,
+    seed: int = 0,
+) -> TrialData:
+    """Inputs uniform in [0, 1], labels a noisy function of the first input (learnable)."""
+    rng = np.random.default_rng(seed)
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.random((len(trials), n, n_inputs))
+        y = np.minimum((x[..., 0] + 0.2 * rng.random(x.shape[:2])) * n_classes / 1.2, n_classes - 1)
+        return x, y.astype(np.int64)
+
+    (xt, yt), (xh, yh), (xs, ys) = split(n_train), split(n_hold), split(n_test)
+    return TrialData(tuple(trials), xt, yt, xh, yh, xs, ys, n_classes)
+
+
+@pytest.fixture
+def make_data() -> Callable[..., TrialData]:
+    """The :func:`synthetic_data` factory."""
+    return synthetic_data

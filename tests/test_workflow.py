@@ -1,10 +1,16 @@
 """The Snakemake workflow: dry run of the full configuration, a tiny real run, validation."""
 
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 import yaml
 
 from batch_inefficiency.data import load_trial_data, prepare_trials
@@ -17,19 +23,43 @@ def snakemake(*args, cwd):
     return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True)
 
 
-def tiny_config(tmp_path: Path, **overrides) -> Path:
+TRAINING = {
+    "learning_rates": [0.5, 0.05],
+    "epochs": [6, 9],
+    "batch_sizes": ["1", "full"],
+    "large_task_batch_sizes": ["1", "7", "full"],
+    "reduction": "sum",
+    "patience": None,
+    "divergence_factor": 1000,
+    "model": {
+        "activation": "sigmoid",
+        "loss": "squared_error",
+        "init": "uniform",
+        "init_scale": 0.1,
+        "hidden": "twice_inputs",
+    },
+    "engine": {"device": "cpu", "dtype": "float32", "matmul_precision": "highest", "path": "auto"},
+}
+
+
+def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
+    """Two tiny tasks (iris; wine as the large task), two trials, a few epochs."""
+    sheet = tmp_path / "datasets.tsv"
+    sheet.write_text("name\tsuites\trole\niris\ttiny\tstandard\nwine\ttiny\tlarge\n")
     config = {
-        "results": str(tmp_path / "results"),
+        "results": str(tmp_path / results),
         "seed": 5,
         "trials": 2,
         "datasets": {
             "root": "resources/datasets",
-            "sheet": "config/datasets.tsv",
-            "suite": "quick",
+            "sheet": str(sheet),
+            "suite": "tiny",
             "nominal": "ordinal",
         },
+        "training": TRAINING,
+        "metrics": {"target_tolerance": 0.01},
     } | overrides
-    path = tmp_path / "config.yaml"
+    path = tmp_path / f"{results}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -42,15 +72,94 @@ def test_dry_run_of_full_config_lists_every_paper_task(repo):
     )
 
 
-def test_tiny_run_writes_the_splits_that_the_library_computes(repo, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_run(repo, tmp_path_factory):
+    """One uninterrupted run of the tiny configuration."""
+    tmp_path = tmp_path_factory.mktemp("tiny")
     result = snakemake("--configfile", str(tiny_config(tmp_path)), cwd=repo)
-    assert result.returncode == 0, result.stderr
-    written = load_trial_data(tmp_path / "results" / "splits" / "iris.npz")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return tmp_path / "results"
+
+
+def test_tiny_run_writes_the_splits_that_the_library_computes(repo, tiny_run):
+    written = load_trial_data(tiny_run / "splits" / "iris.npz")
     direct = prepare_trials(load_dataset("iris", repo / "resources" / "datasets"), [0, 1], 5)
     assert written.trials == (0, 1)
     np.testing.assert_array_equal(written.x_train, direct.x_train)
     np.testing.assert_array_equal(written.y_test, direct.y_test)
-    assert (tmp_path / "results" / "logs" / "prepare_split" / "letter.log").is_file()
+
+
+def test_tables_agree_with_metrics_computed_from_the_records(tiny_run):
+    tasks = pd.read_csv(tiny_run / "tables" / "tasks.csv").set_index("task")
+    assert list(tasks.index) == ["iris", "wine"]  # ordered by training size
+    assert tasks.loc["iris", "train_size"] == 90 and tasks.loc["wine", "inputs"] == 13
+    for task in ("iris", "wine"):
+        best = {}
+        for batch in ("1", "full"):
+            with np.load(tiny_run / "runs" / task / batch / "records.npz") as rec:
+                hold, test, lr, budget = (rec[k] for k in ("hold_acc", "test_acc", "lr", "budget"))
+            by_rate = {}
+            for rate in np.unique(lr):
+                runs = hold[lr == rate][:, : int(budget[lr == rate][0]) + 1]
+                mean = runs.mean(axis=0)  # no replica stops before its budget here
+                epoch = int(np.nanargmax(mean))
+                by_rate[rate] = (mean[epoch], -epoch, test[lr == rate, epoch].mean(), epoch)
+            rate = max(by_rate, key=lambda r: (*by_rate[r][:2], r))  # ties: the larger rate
+            best[batch] = (rate, by_rate[rate][2], by_rate[rate][3])
+        online, batch = best["1"], best["full"]
+        row = tasks.loc[task]
+        assert (row["online_lr"], row["batch_lr"]) == (online[0], batch[0])
+        assert row["online_acc"] == pytest.approx(online[1])
+        assert row["batch_acc"] == pytest.approx(batch[1])
+        assert (row["online_epochs"], row["batch_epochs"]) == (online[2], batch[2])
+        assert row["speedup"] == pytest.approx(max(batch[2], 1) / max(online[2], 1))
+    grid = pd.read_csv(tiny_run / "tables" / "large_task_grid.csv", dtype={"batch_size": str})
+    assert sorted(set(grid["batch_size"])) == ["1", "7", "full"]
+    assert len(grid) == 3 * 2 and grid["best"].sum() == 3
+
+
+def test_runs_record_provenance_and_progress(tiny_run):
+    info = json.loads((tiny_run / "runs" / "wine" / "7" / "run.json").read_text())
+    assert info["context"]["task"] == "wine" and info["context"]["batch_size"] == "7"
+    assert info["provenance"]["versions"]["torch"].startswith("2.13.0")
+    assert info["started"] <= info["finished"]
+    assert (tiny_run / "benchmarks" / "train" / "wine" / "7.tsv").is_file()
+
+
+def test_killed_run_resumes_to_the_same_tables(repo, tmp_path, tiny_run):
+    config = tiny_config(tmp_path, results="killed", training=TRAINING | {"epochs": [6, 9]})
+    command = [*SNAKEMAKE, "--configfile", str(config)]
+    job = subprocess.Popen(
+        command,
+        cwd=repo,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    logs = tmp_path / "killed" / "logs" / "train"
+    deadline = time.monotonic() + 120
+    while not any(logs.rglob("*.log")) and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)  # a hard kill, mid-training
+    job.wait()
+    assert not (tmp_path / "killed" / "tables" / "tasks.csv").exists()
+    assert snakemake("--unlock", "--configfile", str(config), cwd=repo).returncode == 0
+    resumed = snakemake("--configfile", str(config), cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    timing = ["seconds_needed"]
+    for table in ("tasks.csv", "large_task_grid.csv"):
+        expected = pd.read_csv(tiny_run / "tables" / table)
+        got = pd.read_csv(tmp_path / "killed" / "tables" / table)
+        pd.testing.assert_frame_equal(
+            got.drop(columns=timing, errors="ignore"),
+            expected.drop(columns=timing, errors="ignore"),
+        )
+    for task in ("iris", "wine"):
+        expected = pd.read_csv(tiny_run / "metrics" / task / "trials.csv")
+        got = pd.read_csv(tmp_path / "killed" / "metrics" / task / "trials.csv")
+        pd.testing.assert_frame_equal(
+            got.drop(columns="seconds_to_target"), expected.drop(columns="seconds_to_target")
+        )
 
 
 def test_bad_config_stops_before_any_job_naming_the_key(repo, tmp_path):
@@ -60,3 +169,15 @@ def test_bad_config_stops_before_any_job_naming_the_key(repo, tmp_path):
     assert "schema['properties']['trials']" in output
     assert "'ten' is not of type 'integer'" in output
     assert "Traceback" not in output
+
+
+def test_mismatched_budgets_stop_before_any_job(repo, tmp_path):
+    training = TRAINING | {"epochs": [5]}
+    result = snakemake(
+        "-n", "--configfile", str(tiny_config(tmp_path, training=training)), cwd=repo
+    )
+    assert result.returncode != 0
+    assert (
+        "training.epochs has 1 budget(s) for 2 training.learning_rates"
+        in result.stdout + result.stderr
+    )

@@ -58,6 +58,84 @@ def _datasets_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from batch_inefficiency.data import prepare_trials
+    from batch_inefficiency.engine import EngineSettings
+    from batch_inefficiency.models import ModelSpec
+    from batch_inefficiency.runs import parse_batch_size, train_and_save
+
+    hidden = int(args.hidden) if args.hidden.isdigit() else args.hidden
+    settings = EngineSettings(
+        batch_size=parse_batch_size(args.batch_size),
+        learning_rates=tuple(args.lr),
+        epochs=tuple(args.epochs) if len(args.epochs) > 1 else args.epochs[0],
+        base_seed=args.seed,
+        model=ModelSpec(args.activation, args.loss, args.init, args.init_scale, hidden),
+        reduction=args.reduction,
+        device=args.device,
+        dtype=args.dtype,
+        matmul_precision=args.matmul_precision,
+        path=args.path,
+        patience=args.patience,
+        threads=args.threads,
+    )
+    data = prepare_trials(
+        datasets.load_dataset(args.dataset, args.root, args.nominal), args.trial, args.seed
+    )
+    context = {"task": args.dataset, "command": " ".join(sys.argv)}
+    result = train_and_save(data, settings, args.out, context)
+    best = result.records.hold_acc.max(axis=1)
+    for lr, trial, status, acc in zip(
+        result.records.lr, result.records.trial, result.records.status, best, strict=True
+    ):
+        print(f"lr {lr:g} trial {trial}: {status}, best hold-out accuracy {acc:.4f}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _batch_size(text: str) -> str:
+    if text != "full" and not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(
+            f"batch size must be an integer >= 1 or 'full', got {text!r}"
+        )
+    return text
+
+
+def _add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--dataset", required=True, help="data set name (see: datasets list)")
+    run.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        required=True,
+        help="instances per update: 1 (on-line), N, or 'full' (batch)",
+    )
+    run.add_argument("--lr", type=float, nargs="+", required=True, help="learning rate(s)")
+    run.add_argument("--trial", type=int, nargs="+", default=[0], help="trial number(s)")
+    run.add_argument(
+        "--epochs",
+        type=int,
+        nargs="+",
+        required=True,
+        help="epoch budget: one for all rates, or one per rate",
+    )
+    run.add_argument("--out", type=Path, required=True, help="output folder of the run")
+    run.add_argument("--seed", type=int, default=2003, help="base seed (default: %(default)s)")
+    run.add_argument("--root", type=Path, default=datasets.DEFAULT_ROOT, help="data set folder")
+    run.add_argument("--nominal", choices=["ordinal", "onehot"], default="ordinal")
+    run.add_argument("--activation", default="sigmoid", help="sigmoid | tanh | relu")
+    run.add_argument("--loss", default="squared_error", help="squared_error | cross_entropy")
+    run.add_argument("--init", default="uniform", help="uniform | fan_in")
+    run.add_argument("--init-scale", type=float, default=0.1)
+    run.add_argument("--hidden", default="twice_inputs", help="a rule name or a number")
+    run.add_argument("--reduction", default="sum", help="sum (the paper) | mean")
+    run.add_argument("--patience", type=int, default=None, help="early stopping (epochs)")
+    run.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    run.add_argument("--dtype", default="float32", help="float32 | float64")
+    run.add_argument("--matmul-precision", default="highest", help="highest | high | medium")
+    run.add_argument("--path", default="auto", help="auto | torch | fused")
+    run.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(prog="python -m batch_inefficiency", description=__doc__)
@@ -88,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--original-name", default="", help="original (e.g. UCI) name")
             sub.add_argument("--licence", default="", help="licence of the data")
             sub.add_argument("--citation", default="", help="how to cite the data")
+    run = commands.add_parser("run", help="train one task at one batch size, by hand")
+    _add_run_arguments(run)
+    run.set_defaults(func=_run)
     return parser
 
 

@@ -5,9 +5,11 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from batch_inefficiency.runs import check_training
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
 validate(config, "../schemas/config.schema.yaml")
+check_training(config["training"])
 
 RESULTS = Path(config["results"])
 DATASETS_ROOT = Path(config["datasets"]["root"])

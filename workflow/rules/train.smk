@@ -7,6 +7,7 @@ rule train:
         replicas=results("runs", "{task}", "{batch}", "replicas.csv"),
         records=results("runs", "{task}", "{batch}", "records.npz"),
         audit=results("runs", "{task}", "{batch}", "audit.npz"),
+        final=results("runs", "{task}", "{batch}", "final_weights.npz"),
         metadata=results("runs", "{task}", "{batch}", "run.json"),
     log:
         results("logs", "train", "{task}", "{batch}.log"),

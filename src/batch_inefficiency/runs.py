@@ -1,0 +1,150 @@
+"""One training run, end to end: settings from config, train, write every file at once.
+
+Shared by the ``train`` rule and ``python -m batch_inefficiency run``. A run
+directory holds the engine's files (run.json, records.npz, audit.npz,
+final_weights.npz; docs/run_format.md) plus two tidy tables for the metrics:
+``curves.csv.gz`` (one row per replica and epoch) and ``replicas.csv`` (one row
+per replica: rate, trial, budget, status, epochs run). Files are written to a
+temporary folder and moved into place only when all exist, so an interrupted
+run never leaves files that look complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+from tqdm import tqdm
+
+from batch_inefficiency.data import TrialData, load_trial_data
+from batch_inefficiency.engine import EngineSettings, RunResult, train
+from batch_inefficiency.errors import UserError
+from batch_inefficiency.provenance import now, provenance
+
+RUN_FILES = (
+    "run.json",
+    "records.npz",
+    "audit.npz",
+    "final_weights.npz",
+    "curves.csv.gz",
+    "replicas.csv",
+)
+
+
+def parse_batch_size(text: str | int) -> int | str:
+    """``'full'`` stays as is; anything else becomes an int (the engine checks its range)."""
+    return "full" if text == "full" else int(text)
+
+
+def check_training(training: Mapping[str, Any]) -> None:
+    """Checks the config schema cannot express: one epoch budget per learning rate."""
+    rates, epochs = training["learning_rates"], training["epochs"]
+    if len(rates) != len(epochs):
+        raise UserError(
+            f"training.epochs has {len(epochs)} budget(s) for {len(rates)} "
+            "training.learning_rates; give one budget per rate, in the same order"
+        )
+
+
+def engine_settings(
+    training: Mapping[str, Any], batch_size: str | int, seed: int, threads: int
+) -> EngineSettings:
+    """Engine settings for one batch size from the config's ``training`` section."""
+    return EngineSettings.from_dict(
+        {
+            "batch_size": parse_batch_size(batch_size),
+            "learning_rates": training["learning_rates"],
+            "epochs": training["epochs"],
+            "base_seed": seed,
+            "model": training["model"],
+            "reduction": training["reduction"],
+            "patience": training["patience"],
+            "divergence_factor": training["divergence_factor"],
+            "threads": threads,
+            **training["engine"],
+        }
+    )
+
+
+def tidy_tables(result: RunResult, batch_size: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(curves, replicas) tables of a run, each with a ``batch_size`` column."""
+    records = result.records
+    curves = records.to_frame().drop(columns=["status"])
+    curves.insert(0, "batch_size", batch_size)
+    replicas = pd.DataFrame(
+        {
+            "batch_size": batch_size,
+            "replica": range(len(records.lr)),
+            "lr": records.lr,
+            "trial": records.trial,
+            "budget": records.budget,
+            "status": records.status,
+            "epochs_run": records.epochs_run,
+        }
+    )
+    return curves, replicas
+
+
+def train_and_save(
+    data: TrialData,
+    settings: EngineSettings,
+    out_dir: Path,
+    context: Mapping[str, Any],
+    stream: TextIO = sys.stderr,
+) -> RunResult:
+    """Train, then write every file of the run into ``out_dir`` (created, or overwritten).
+
+    ``context`` (task, command, ...) is stored in run.json with provenance and times.
+    A tqdm bar on ``stream`` shows epochs and the time left.
+    """
+    started = now()
+    with tqdm(
+        total=settings.max_epochs,
+        desc=str(context.get("task", "train")),
+        unit="epoch",
+        file=stream,
+        mininterval=5,
+        delay=1,
+        ascii=True,
+    ) as bar:
+        result = train(data, settings, progress=bar)
+    result.info.update(
+        {
+            "context": dict(context),
+            "provenance": provenance(),
+            "started": started,
+            "finished": now(),
+        }
+    )
+    batch_size = str(settings.batch_size)
+    curves, replicas = tidy_tables(result, batch_size)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-") as tmp:
+        result.save(tmp)
+        curves.to_csv(Path(tmp) / "curves.csv.gz", index=False, lineterminator="\n")
+        replicas.to_csv(Path(tmp) / "replicas.csv", index=False, lineterminator="\n")
+        out_dir.mkdir(exist_ok=True)
+        for name in RUN_FILES:
+            shutil.move(Path(tmp) / name, out_dir / name)
+    return result
+
+
+def train_task(
+    split: Path,
+    out_dir: Path,
+    task: str,
+    batch_size: str,
+    training: Mapping[str, Any],
+    seed: int,
+    threads: int,
+) -> RunResult:
+    """The ``train`` rule: one task's prepared splits at one batch size, every rate and trial."""
+    settings = engine_settings(training, batch_size, seed, threads)
+    context = {"task": task, "batch_size": batch_size, "split": str(split)}
+    return train_and_save(load_trial_data(split), settings, out_dir, context)
