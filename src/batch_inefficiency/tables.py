@@ -57,10 +57,15 @@ def large_task_grid(rates: pd.DataFrame) -> pd.DataFrame:
     return rates[GRID_COLUMNS].reset_index(drop=True)
 
 
-def write_table(table: pd.DataFrame, csv_path: Path, markdown_path: Path) -> None:
-    """Write ``table`` as CSV and as a rounded Markdown table."""
+def write_table(
+    table: pd.DataFrame, csv_path: Path, markdown_path: Path, latex_path: Path | None = None
+) -> None:
+    """Write ``table`` as CSV, as a rounded Markdown table and, if asked, as LaTeX (booktabs)."""
     table.to_csv(csv_path, index=False, lineterminator="\n")
     Path(markdown_path).write_text(table.to_markdown(index=False, floatfmt=".4g") + "\n")
+    if latex_path is not None:
+        latex = table.rename(columns=lambda c: c.replace("_", " "))
+        Path(latex_path).write_text(latex.to_latex(index=False, float_format="%.4g", escape=True))
 
 
 def write_tables(
@@ -72,8 +77,8 @@ def write_tables(
 ) -> pd.DataFrame:
     """Build both tables from the per-task metrics and splits; ``out`` maps output names to paths.
 
-    Output names: ``tasks``, ``tasks_md``, ``grid``, ``grid_md``. Without a large task
-    the grid is written empty (with its columns).
+    Output names: ``tasks``, ``tasks_md``, ``tasks_tex``, ``grid``, ``grid_md``,
+    ``grid_tex``. Without a large task the grid is written empty (with its columns).
     """
     per_task = {}
     for task, rates_path, split_path in zip(tasks, rates, splits, strict=True):
@@ -85,11 +90,11 @@ def write_tables(
         }
         per_task[task] = (info, pd.read_csv(rates_path, dtype={"batch_size": str}))
     table = tasks_table(per_task)
-    write_table(table, out["tasks"], out["tasks_md"])
+    write_table(table, out["tasks"], out["tasks_md"], out["tasks_tex"])
     grid = (
         large_task_grid(per_task[large_task][1])
         if large_task in per_task
         else pd.DataFrame(columns=GRID_COLUMNS)
     )
-    write_table(grid, out["grid"], out["grid_md"])
+    write_table(grid, out["grid"], out["grid_md"], out["grid_tex"])
     return table

@@ -59,6 +59,12 @@ def gpu_count(wildcards):
     return int(config["training"]["engine"]["device"] == "cuda")
 
 
+def large_split(wildcards):
+    """The large task's splits (for its training size), if the suite has one."""
+    return [results("splits", f"{LARGE_TASK}.npz")] if LARGE_TASK else []
+
+
 def final_outputs():
     """The final targets of the workflow."""
-    return [results("tables", "tasks.csv"), results("tables", "large_task_grid.csv")]
+    tables = ["tasks", "large_task_grid", "tests", "claims"]
+    return [results("tables", f"{name}.csv") for name in tables]

@@ -1,5 +1,5 @@
 rule make_tables:
-    """The per-task table and the large task's batch size x rate grid (CSV + Markdown)."""
+    """The per-task table and the large task's batch size x rate grid (CSV, Markdown, LaTeX)."""
     input:
         rates=expand(rules.summarise_task.output.rates, task=TASKS),
         splits=expand(rules.prepare_split.output.npz, task=TASKS),
@@ -10,12 +10,14 @@ rule make_tables:
             category="Tables",
         ),
         tasks_md=results("tables", "tasks.md"),
+        tasks_tex=results("tables", "tasks.tex"),
         grid=report(
             results("tables", "large_task_grid.csv"),
             caption="../report/large_task_grid.rst",
             category="Tables",
         ),
         grid_md=results("tables", "large_task_grid.md"),
+        grid_tex=results("tables", "large_task_grid.tex"),
     log:
         results("logs", "make_tables.log"),
     conda:

@@ -1,0 +1,17 @@
+# Adapter: snakemake.* -> batch_inefficiency.statistics_stage.write_statistics; stderr -> log.
+import sys
+
+from batch_inefficiency.statistics_stage import write_statistics
+
+sys.stderr = open(snakemake.log[0], "w")
+claims = write_statistics(
+    tasks=snakemake.params.tasks,
+    tasks_table=snakemake.input.tasks,
+    rates=snakemake.input.rates,
+    trials=snakemake.input.trials,
+    large_task=snakemake.params.large_task,
+    large_split=snakemake.input.large_split[0] if snakemake.input.large_split else None,
+    settings=snakemake.params.settings,
+    out=dict(snakemake.output.items()),
+)
+print(claims.to_string(), file=sys.stderr)
