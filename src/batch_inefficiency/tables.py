@@ -40,9 +40,16 @@ def task_row(task: str, info: dict, rates: pd.DataFrame) -> dict:
             ("acc", "test_acc"),
             ("acc_sd", "test_acc_sd"),
             ("epochs", "epochs_needed"),
+            ("epochs_to_target", "median_epochs_to_target"),
+            ("censored", "censored_trials"),
         ):
             row[f"{name}_{column}"] = best.loc[batch_size, source] if found else float("nan")
     row["speedup"] = best["speedup_vs_online"].get(FULL, float("nan"))
+    # The same ratio on the median epochs to the common target (a lower bound when the
+    # batch method's trials are censored: see batch_censored).
+    row["speedup_to_target"] = max(row["batch_epochs_to_target"], 1) / max(
+        row["online_epochs_to_target"], 1
+    )
     return row
 
 
