@@ -1,5 +1,6 @@
 """The Snakemake workflow: dry run of the full configuration, a tiny real run, validation."""
 
+import html
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import yaml
 
 from batch_inefficiency.data import load_trial_data, prepare_trials
 from batch_inefficiency.datasets import load_dataset
+from batch_inefficiency.report import FIGURES, TABLES
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "1"]
 
@@ -58,6 +60,8 @@ def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
         },
         "training": TRAINING,
         "metrics": {"target_tolerance": 0.01},
+        "statistics": {"alpha": 0.05, "equivalence_margin": 0.01, "bootstrap_seed": 1},
+        "quick": True,
     } | overrides
     path = tmp_path / f"{results}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -124,6 +128,18 @@ def test_runs_record_provenance_and_progress(tiny_run):
     assert info["provenance"]["versions"]["torch"].startswith("2.13.0")
     assert info["started"] <= info["finished"]
     assert (tiny_run / "benchmarks" / "train" / "wine" / "7.tsv").is_file()
+
+
+def test_report_has_every_table_and_figure_and_no_unfilled_field(tiny_run):
+    page = html.unescape((tiny_run / "report" / "report.html").read_text())
+    assert page.count('<img src="data:image/png;base64,') == len(FIGURES)
+    for title in [*TABLES.values(), *FIGURES.values()]:
+        assert title in page
+    assert "Quick profile: not the replication" in page
+    assert "{{ " not in page and "{%" not in page and "nan%" not in page
+    claims = pd.read_csv(tiny_run / "tables" / "claims.csv")
+    for evidence in claims["evidence"]:
+        assert evidence in page
 
 
 def test_killed_run_resumes_to_the_same_tables(repo, tmp_path, tiny_run):

@@ -1,10 +1,12 @@
 # Helpers shared by the stage files (validation, the datasets sheet, output paths).
 # Functions only, no rules.
 import re
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
+from batch_inefficiency.report import FIGURES
 from batch_inefficiency.runs import check_training
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
@@ -18,6 +20,8 @@ validate(SHEET, "../schemas/datasets.schema.yaml")
 TASKS = suite_tasks(SHEET, config["datasets"]["suite"])
 LARGE = large_tasks(SHEET, config["datasets"]["suite"])
 LARGE_TASK = LARGE[0] if LARGE else None
+# The command line, recorded in the report.
+COMMAND = " ".join(["snakemake", *sys.argv[1:]])
 
 
 wildcard_constraints:
@@ -64,7 +68,30 @@ def large_split(wildcards):
     return [results("splits", f"{LARGE_TASK}.npz")] if LARGE_TASK else []
 
 
+def all_run_records(wildcards):
+    """run.json of every training job of the suite."""
+    return [
+        results("runs", task, batch, "run.json")
+        for task in TASKS
+        for batch in batch_sizes(task)
+    ]
+
+
+def figure_caption(name):
+    """The caption file of a figure."""
+    return f"workflow/report/{name}.rst"
+
+
 def final_outputs():
     """The final targets of the workflow."""
     tables = ["tasks", "large_task_grid", "tests", "claims"]
-    return [results("tables", f"{name}.csv") for name in tables]
+    figures = [
+        results("figures", f"{name}.{ext}")
+        for name in FIGURES
+        for ext in ("pdf", "png")
+    ]
+    return [
+        *(results("tables", f"{name}.csv") for name in tables),
+        *figures,
+        results("report", "report.html"),
+    ]

@@ -13,7 +13,7 @@ rule make_tables:
         tasks_tex=results("tables", "tasks.tex"),
         grid=report(
             results("tables", "large_task_grid.csv"),
-            caption="../report/large_task_grid.rst",
+            caption="../report/large_task_grid_table.rst",
             category="Tables",
         ),
         grid_md=results("tables", "large_task_grid.md"),

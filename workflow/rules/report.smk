@@ -1,0 +1,27 @@
+rule write_report:
+    """The paper-style HTML report, every number and figure from this run's results."""
+    input:
+        claims=rules.run_statistics.output.claims,
+        tests=rules.run_statistics.output.tests,
+        tasks=rules.make_tables.output.tasks,
+        large_task_grid=rules.make_tables.output.grid,
+        figures=expand(results("figures", "{name}.png"), name=FIGURES),
+        captions=[figure_caption(name) for name in FIGURES],
+        runs=all_run_records,
+    output:
+        html=report(
+            results("report", "report.html"),
+            caption="../report/report.rst",
+            category="Report",
+        ),
+    log:
+        results("logs", "write_report.log"),
+    conda:
+        "../../environment.yml"
+    params:
+        config=config,
+        quick=config["quick"],
+        command=COMMAND,
+        figures=FIGURES,
+    script:
+        "../scripts/write_report.py"
