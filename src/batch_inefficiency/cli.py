@@ -59,6 +59,8 @@ def _datasets_add(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from batch_inefficiency.data import prepare_trials
     from batch_inefficiency.engine import EngineSettings
     from batch_inefficiency.models import ModelSpec
@@ -84,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     context = {"task": args.dataset, "command": " ".join(sys.argv)}
     result = train_and_save(data, settings, args.out, context)
-    best = result.records.hold_acc.max(axis=1)
+    best = np.nanmax(result.records.hold_acc, axis=1)
     for lr, trial, status, acc in zip(
         result.records.lr, result.records.trial, result.records.status, best, strict=True
     ):

@@ -1,0 +1,209 @@
+"""Throughput of the training engine against a naive loop and the machine's matmul peak.
+
+DESIGN.md §5 and §8. Letter-shaped MLP (16-32-26), synthetic data with 12,000
+training rows (4,000 hold-out and test), float32, R = 40 replicas (4 rates x 10
+trials), batch sizes 1, 10, 100, 1000 and full. Prints one JSON object per line:
+
+* ``updates_per_s``: sample-updates per second (replicas x training instances
+  presented, per second of the run) measured through the public ``train`` API,
+  so the per-epoch evaluation of all replicas on the three splits counts;
+* ``kernel_updates_per_s``: the same for the path's ``train_epoch`` alone;
+* ``naive_updates_per_s``: one ``nn.Sequential`` + ``optim.SGD`` model at batch
+  size 1 on the same shape (2,000 steps), and ``ratio`` = updates_per_s / naive;
+* ``peak_gflops``: a 4096 x 4096 float32 ``torch.mm`` on the same thread count;
+  ``fraction_of_peak`` = updates_per_s x FLOPS_PER_UPDATE / peak.
+
+FLOPs per sample-update, 6 (d h + h k) = 8,064 for 16-32-26: forward 2(dh + hk),
+hidden delta 2hk, and the two weight-gradient outer products with their update
+2(dh + hk); the bias, activation and loss terms (~10 (h + k)) are not counted.
+The per-epoch evaluation adds a forward pass, 2 (d h + h k), over train +
+hold-out + test rows, i.e. 4,480 FLOPs per sample-update here;
+``fraction_of_peak_incl_eval`` counts them too.
+
+``--crossover`` instead times both paths' kernels over small batch sizes at
+four model shapes (the measurement behind ``engine.FUSED_MAX_WORK``). Run on a
+quiet machine: ``python benchmarks/bench_engine.py [--threads 2] [--crossover]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from batch_inefficiency.data import TrialData
+from batch_inefficiency.engine import EngineSettings, train
+from batch_inefficiency.engine_fused import FusedTrainer, set_threads
+from batch_inefficiency.engine_torch import Problem, Replicas, TorchTrainer
+from batch_inefficiency.models import ModelSpec, hidden_units, initial_weights, to_tensors
+from batch_inefficiency.seeds import epoch_permutation
+
+N_INPUTS, N_CLASSES, N_TRAIN = 16, 26, 12_000  # letter
+RATES = (0.1, 0.01, 0.001, 0.0001)
+TRIALS = tuple(range(10))
+HIDDEN = hidden_units(ModelSpec(), N_INPUTS, N_CLASSES)
+FLOPS_PER_UPDATE = 6 * (N_INPUTS * HIDDEN + HIDDEN * N_CLASSES)
+EVAL_FLOPS_PER_UPDATE = FLOPS_PER_UPDATE // 3 * (N_TRAIN + 2 * (N_TRAIN // 3)) // N_TRAIN
+# (inputs, classes, training rows) of the crossover shapes: letter and three UCI-like ones
+CROSSOVER_SHAPES = ((16, 26, 12_000), (9, 2, 400), (34, 2, 2_000), (60, 3, 1_900))
+# epochs per case: about two seconds of training each on a 2-core machine
+CASES = {1: 12, 10: 12, 100: 25, 1000: 30, "full": 30}
+
+
+def synthetic(
+    n_inputs: int = N_INPUTS, n_classes: int = N_CLASSES, n_train: int = N_TRAIN, seed: int = 0
+) -> TrialData:
+    """Uniform inputs, labels from a random linear map; hold-out and test a third of train each."""
+    rng = np.random.default_rng(seed)
+    projection = rng.normal(size=(n_inputs, n_classes))
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.random((len(TRIALS), n, n_inputs))
+        return x, (x @ projection).argmax(-1)
+
+    (xt, yt), (xh, yh), (xs, ys) = split(n_train), split(n_train // 3), split(n_train // 3)
+    return TrialData(TRIALS, xt, yt, xh, yh, xs, ys, n_classes)
+
+
+def matmul_peak_gflops(threads: int, n: int = 4096, repeats: int = 5) -> float:
+    """Best float32 GFLOP/s of an n x n torch.mm."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def naive_updates_per_s(data: TrialData, threads: int, steps: int = 2000) -> float:
+    """One nn.Sequential + optim.SGD model at batch size 1 (summed squared error)."""
+    torch.set_num_threads(threads)
+    model = nn.Sequential(
+        nn.Linear(N_INPUTS, HIDDEN), nn.Sigmoid(), nn.Linear(HIDDEN, N_CLASSES), nn.Sigmoid()
+    )
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.as_tensor(data.x_train[0], dtype=torch.float32)
+    t = nn.functional.one_hot(torch.as_tensor(data.y_train[0]), data.n_classes).float()
+    start = time.perf_counter()
+    for i in range(steps):
+        loss = 0.5 * ((model(x[i : i + 1]) - t[i : i + 1]) ** 2).sum()
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
+    return steps / (time.perf_counter() - start)
+
+
+def kernel_updates_per_s(data: TrialData, path: str, batch: int, epochs: int) -> float:
+    """Sample-updates per second of one path's ``train_epoch`` alone (no evaluation)."""
+    n_train, n_inputs = data.x_train.shape[1:]
+    problem = Problem(
+        data.x_train, data.y_train, data.n_classes, ModelSpec(), batch, "sum",
+        torch.float32, torch.device("cpu"), 512,
+    )  # fmt: skip
+    trainer = FusedTrainer(problem) if path == "fused" else TorchTrainer(problem)
+    trial_index = np.tile(np.arange(len(TRIALS)), len(RATES))
+    params = to_tensors(
+        initial_weights(ModelSpec(), n_inputs, data.n_classes, 2003, trial_index),
+        torch.float32,
+        torch.device("cpu"),
+    )
+    lr = np.repeat(np.asarray(RATES), len(TRIALS))
+    replicas = Replicas(*params, lr, trial_index, np.arange(len(lr)))
+    orders = [
+        np.stack([epoch_permutation(2003, t, e, n_train) for t in TRIALS]) for e in range(epochs)
+    ]
+    start = time.perf_counter()
+    for order in orders:
+        trainer.train_epoch(replicas, order)
+    return len(lr) * n_train * epochs / (time.perf_counter() - start)
+
+
+def case(
+    data: TrialData, batch: int | str, epochs: int, threads: int, repeats: int, common: dict
+) -> dict:
+    """One batch size through the public API, plus its kernel alone; best of ``repeats``."""
+    settings = EngineSettings(
+        batch_size=batch,
+        learning_rates=RATES,
+        epochs=epochs,
+        device="cpu",
+        dtype="float32",
+        threads=threads,
+    )
+    train(data, replace(settings, epochs=1))  # warm up: JIT cache, allocator
+    runs = [train(data, settings) for _ in range(repeats)]
+    seconds = min(run.info["timing"]["train_seconds"] for run in runs)
+    replicas = runs[0].info["resolved"]["replicas"]
+    rate = replicas * N_TRAIN * epochs / seconds
+    path = runs[0].info["resolved"]["path"]
+    set_threads(threads)
+    torch.set_num_threads(threads)
+    rows = N_TRAIN if batch == "full" else batch
+    kernel = max(kernel_updates_per_s(data, path, rows, epochs) for _ in range(repeats))
+    return {
+        "case": f"letter_b{batch}",
+        "batch_size": batch,
+        "path": path,
+        "replicas": replicas,
+        "dtype": "float32",
+        "threads": threads,
+        "epochs": epochs,
+        "updates_per_s": round(rate),
+        "kernel_updates_per_s": round(kernel),
+        "naive_updates_per_s": round(common["naive"]),
+        "ratio": round(rate / common["naive"], 1),
+        "peak_gflops": round(common["peak"], 1),
+        "flops_per_update": FLOPS_PER_UPDATE,
+        "fraction_of_peak": round(rate * FLOPS_PER_UPDATE / 1e9 / common["peak"], 3),
+        "kernel_fraction_of_peak": round(kernel * FLOPS_PER_UPDATE / 1e9 / common["peak"], 3),
+        "fraction_of_peak_incl_eval": round(
+            rate * (FLOPS_PER_UPDATE + EVAL_FLOPS_PER_UPDATE) / 1e9 / common["peak"], 3
+        ),
+    }
+
+
+def crossover(threads: int) -> None:
+    """Kernel rates of both paths over small batch sizes, at several model shapes."""
+    set_threads(threads)
+    torch.set_num_threads(threads)
+    for n_inputs, n_classes, n_train in CROSSOVER_SHAPES:
+        data = synthetic(n_inputs, n_classes, n_train)
+        hidden = hidden_units(ModelSpec(), n_inputs, n_classes)
+        weights = (n_inputs + 1) * hidden + (hidden + 1) * n_classes
+        epochs = max(1, 24_000 // n_train)
+        for batch in (1, 2, 4, 8, 12, 16, 24, 32, 64, 128):
+            rates = {p: kernel_updates_per_s(data, p, batch, epochs) for p in ("fused", "torch")}
+            row = {"case": "crossover", "shape": f"{n_inputs}-{hidden}-{n_classes}"}
+            row |= {"weights": weights, "batch_size": batch, "threads": threads}
+            print(json.dumps(row | {k: round(v) for k, v in rates.items()}), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="best of this many runs")
+    parser.add_argument("--crossover", action="store_true", help="time both kernels, small b")
+    args = parser.parse_args()
+    if args.crossover:
+        crossover(args.threads)
+        return
+    data = synthetic()
+    common = {
+        "peak": matmul_peak_gflops(args.threads),
+        "naive": max(naive_updates_per_s(data, args.threads) for _ in range(args.repeats)),
+    }
+    for batch, epochs in CASES.items():
+        row = case(data, batch, epochs, args.threads, args.repeats, common)
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
