@@ -128,6 +128,8 @@ def test_runs_record_provenance_and_progress(tiny_run):
     assert info["provenance"]["versions"]["torch"].startswith("2.13.0")
     assert info["started"] <= info["finished"]
     assert (tiny_run / "benchmarks" / "train" / "wine" / "7.tsv").is_file()
+    log = (tiny_run / "logs" / "train" / "wine" / "7.log").read_text()
+    assert "wine: 100%" in log and "9/9" in log  # the job's progress bar went to its log
 
 
 def test_report_has_every_table_and_figure_and_no_unfilled_field(tiny_run):

@@ -90,29 +90,51 @@ def tidy_tables(result: RunResult, batch_size: str) -> tuple[pd.DataFrame, pd.Da
     return curves, replicas
 
 
+class EpochBar:
+    """A tqdm bar of epochs that appears at the first finished epoch, so that a run
+    rejected before training (bad settings) prints only its error message."""
+
+    def __init__(self, total: int, desc: str, stream: TextIO) -> None:
+        self.options = {
+            "total": total,
+            "desc": desc,
+            "unit": "epoch",
+            "file": stream,
+            "mininterval": 5,
+            "ascii": True,
+        }
+        self.bar: tqdm | None = None
+
+    def update(self, n: int = 1) -> None:
+        """Advance by ``n`` epochs (the engine calls this after every epoch)."""
+        if self.bar is None:
+            self.bar = tqdm(**self.options)
+        self.bar.update(n)
+
+    def close(self) -> None:
+        """Close the bar if it was shown."""
+        if self.bar is not None:
+            self.bar.close()
+
+
 def train_and_save(
     data: TrialData,
     settings: EngineSettings,
     out_dir: Path,
     context: Mapping[str, Any],
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
 ) -> RunResult:
     """Train, then write every file of the run into ``out_dir`` (created, or overwritten).
 
     ``context`` (task, command, ...) is stored in run.json with provenance and times.
-    A tqdm bar on ``stream`` shows epochs and the time left.
+    A tqdm bar on ``stream`` (default: the current ``sys.stderr``) shows epochs and time left.
     """
     started = now()
-    with tqdm(
-        total=settings.max_epochs,
-        desc=str(context.get("task", "train")),
-        unit="epoch",
-        file=stream,
-        mininterval=5,
-        delay=1,
-        ascii=True,
-    ) as bar:
+    bar = EpochBar(settings.max_epochs, str(context.get("task", "train")), stream or sys.stderr)
+    try:
         result = train(data, settings, progress=bar)
+    finally:
+        bar.close()
     result.info.update(
         {
             "context": dict(context),
