@@ -20,6 +20,7 @@ from matplotlib.text import Annotation
 
 from batch_inefficiency import figures
 from batch_inefficiency.report import FIGURES as REPORTED_FIGURES
+from batch_inefficiency.tables import GRID_COLUMNS
 
 BATCHES = ["1", "10", "full"]
 RATES = [0.1, 0.01]
@@ -141,20 +142,7 @@ def tasks_frame() -> pd.DataFrame:
 
 def grid_frame() -> pd.DataFrame:
     """tables/large_task_grid.csv (the rates table's columns)."""
-    columns = [
-        "batch_size",
-        "lr",
-        "test_acc",
-        "test_acc_sd",
-        "max_hold_acc",
-        "epochs_needed",
-        "updates_needed",
-        "diverged_share",
-        "censored_trials",
-        "trials",
-        "best",
-    ]
-    return rates_frame()[columns]
+    return rates_frame()[GRID_COLUMNS]
 
 
 def cd_frame() -> pd.DataFrame:

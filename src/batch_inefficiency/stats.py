@@ -171,6 +171,24 @@ def c1_speed(tasks: pd.DataFrame, per_task, seed: int) -> list[TestResult]:
     return [across, sensitivity, *within]
 
 
+def loglog_slope(claim: str, test: str, x: pd.Series, y: pd.Series) -> TestResult:
+    """OLS slope of log y on log x (statsmodels) with its 95% CI."""
+    fit = sm.OLS(np.log(y.to_numpy(float)), sm.add_constant(np.log(x.to_numpy(float)))).fit()
+    low, high = fit.conf_int(alpha=0.05)[1]
+    return TestResult(
+        claim,
+        test,
+        statistic=float(fit.tvalues[1]),
+        p_value=float(fit.pvalues[1]),
+        p_adjusted=float(fit.pvalues[1]),
+        effect=float(fit.params[1]),
+        effect_name="slope (log-log)",
+        ci_low=float(low),
+        ci_high=float(high),
+        n=len(x),
+    )
+
+
 def c2_size(tasks: pd.DataFrame) -> list[TestResult]:
     """C2: the speed-up grows with the training-set size (Spearman; log-log slope)."""
     ok = tasks[(tasks["speedup"] > 0) & np.isfinite(tasks["speedup"])]
@@ -186,10 +204,6 @@ def c2_size(tasks: pd.DataFrame) -> list[TestResult]:
             not_computable("C2", n, "all speed-ups tied", len(ok)) for n in (name_rho, name_slope)
         ]
     rho = sps.spearmanr(ok["train_size"], ok["speedup"], alternative="greater")
-    fit = sm.OLS(
-        np.log(ok["speedup"].to_numpy()), sm.add_constant(np.log(ok["train_size"].to_numpy()))
-    ).fit()
-    low, high = fit.conf_int(alpha=0.05)[1]
     return [
         TestResult(
             "C2",
@@ -201,18 +215,7 @@ def c2_size(tasks: pd.DataFrame) -> list[TestResult]:
             effect_name="Spearman rho",
             n=len(ok),
         ),
-        TestResult(
-            "C2",
-            name_slope,
-            statistic=float(fit.tvalues[1]),
-            p_value=float(fit.pvalues[1]),
-            p_adjusted=float(fit.pvalues[1]),
-            effect=float(fit.params[1]),
-            effect_name="slope (log-log)",
-            ci_low=float(low),
-            ci_high=float(high),
-            n=len(ok),
-        ),
+        loglog_slope("C2", name_slope, ok["train_size"], ok["speedup"]),
     ]
 
 
@@ -341,22 +344,7 @@ def c4_batch_size(
             )
         )
     else:
-        fit = sm.OLS(np.log(best["lr"].to_numpy()), sm.add_constant(np.log(sizes.to_numpy()))).fit()
-        low, high = fit.conf_int(alpha=0.05)[1]
-        results.append(
-            TestResult(
-                "C4",
-                name,
-                statistic=float(fit.tvalues[1]),
-                p_value=float(fit.pvalues[1]),
-                p_adjusted=float(fit.pvalues[1]),
-                effect=float(fit.params[1]),
-                effect_name="slope (log-log)",
-                ci_low=float(low),
-                ci_high=float(high),
-                n=len(best),
-            )
-        )
+        results.append(loglog_slope("C4", name, sizes, best["lr"]))
     return results, cd_data
 
 
