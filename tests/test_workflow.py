@@ -3,6 +3,7 @@
 import html
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,12 +69,14 @@ def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
     return path
 
 
-def test_dry_run_of_full_config_lists_every_paper_task(repo):
-    result = snakemake("-n", "--quiet", "rules", cwd=repo)
+def test_dry_run_of_full_config_lists_every_job(repo, tmp_path):
+    """The default config into an empty results folder: the whole replication's job list."""
+    result = snakemake("-n", "--quiet", "rules", "--config", f"results={tmp_path}", cwd=repo)
     assert result.returncode == 0, result.stderr
-    assert "prepare_split        27" in result.stdout or "prepare_split 27" in " ".join(
-        result.stdout.split()
-    )
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.MULTILINE))
+    assert counts["prepare_split"] == "27" and counts["summarise_task"] == "27"
+    assert counts["train"] == str(27 * 2 + 3)  # on-line and batch everywhere, 3 more on letter
+    assert counts["write_report"] == "1"
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,12 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from batch_inefficiency.report import FIGURES
+from batch_inefficiency.resources import (
+    scheduler_hint,
+    task_shape,
+    train_mem_mb,
+    train_runtime_minutes,
+)
 from batch_inefficiency.runs import check_training
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
@@ -95,3 +101,49 @@ def final_outputs():
         *figures,
         results("report", "report.html"),
     ]
+
+
+def train_workload(wildcards):
+    """What a training job's resource estimates depend on (batch_inefficiency.resources)."""
+    training = config["training"]
+    shape = task_shape(
+        wildcards.task,
+        DATASETS_ROOT,
+        config["datasets"]["nominal"],
+        training["model"]["hidden"],
+    )
+    return {
+        "n_train": shape.n_train,
+        "n_inputs": shape.n_inputs,
+        "n_hidden": shape.n_hidden,
+        "n_classes": shape.n_classes,
+        "batch_size": wildcards.batch,
+        "budgets": tuple(training["epochs"]),
+        "trials": config["trials"],
+        "device": "cuda" if gpu_count(wildcards) else "cpu",
+    }
+
+
+def train_runtime(wildcards, attempt):
+    """Minutes a training job asks the scheduler for: the calibrated estimate, x attempt."""
+    return attempt * train_runtime_minutes(**train_workload(wildcards))
+
+
+def train_mem(wildcards, attempt):
+    """Megabytes a training job asks the scheduler for: the calibrated estimate, x attempt."""
+    return attempt * train_mem_mb(**train_workload(wildcards))
+
+
+def print_scheduler_hint(log):
+    """After a failed run: what to change if sbatch refused a job (README, SLURM section)."""
+    logs = [log] if isinstance(log, (str, Path)) else list(log or [])
+    text = "".join(
+        Path(f).read_text(errors="replace") for f in logs if Path(f).is_file()
+    )
+    hint = scheduler_hint(text)
+    if hint:
+        print(hint, file=sys.stderr)
+
+
+onerror:
+    print_scheduler_hint(log)

@@ -18,6 +18,8 @@ rule train:
     threads: 1
     resources:
         gpu=gpu_count,
+        runtime=train_runtime,
+        mem_mb=train_mem,
     params:
         training=config["training"],
         seed=config["seed"],
