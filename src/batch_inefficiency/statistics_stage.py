@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from batch_inefficiency.data import load_trial_data
 from batch_inefficiency.stats import all_tests, read_task_metrics, results_table
 from batch_inefficiency.tables import write_table
 from batch_inefficiency.verdicts import claims_table
@@ -19,7 +18,6 @@ def write_statistics(
     rates: list[Path],
     trials: list[Path],
     large_task: str | None,
-    large_split: Path | None,
     settings: Mapping,
     out: Mapping[str, Path],
 ) -> pd.DataFrame:
@@ -29,9 +27,11 @@ def write_statistics(
     tests_md, tests_tex, claims, claims_md, claims_tex, critical_difference.
     """
     per_task = read_task_metrics(tasks, rates, trials)
-    n_train = load_trial_data(large_split).x_train.shape[1] if large_split else 0
+    table = pd.read_csv(tasks_table)
+    sizes = table.set_index("task")["train_size"]
+    n_train = int(sizes[large_task]) if large_task in sizes else 0
     results, cd_data = all_tests(
-        pd.read_csv(tasks_table),
+        table,
         per_task,
         large_task,
         n_train,

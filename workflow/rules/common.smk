@@ -69,11 +69,6 @@ def gpu_count(wildcards):
     return int(config["training"]["engine"]["device"] == "cuda")
 
 
-def large_split(wildcards):
-    """The large task's splits (for its training size), if the suite has one."""
-    return [results("splits", f"{LARGE_TASK}.npz")] if LARGE_TASK else []
-
-
 def all_run_records(wildcards):
     """run.json of every training job of the suite."""
     return [

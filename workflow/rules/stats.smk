@@ -4,7 +4,6 @@ rule run_statistics:
         tasks=rules.make_tables.output.tasks,
         rates=expand(rules.summarise_task.output.rates, task=TASKS),
         trials=expand(rules.summarise_task.output.trials, task=TASKS),
-        large_split=large_split,
     output:
         tests=report(
             results("tables", "tests.csv"),

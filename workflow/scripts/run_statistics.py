@@ -10,7 +10,6 @@ claims = write_statistics(
     rates=snakemake.input.rates,
     trials=snakemake.input.trials,
     large_task=snakemake.params.large_task,
-    large_split=snakemake.input.large_split[0] if snakemake.input.large_split else None,
     settings=snakemake.params.settings,
     out=dict(snakemake.output.items()),
 )
