@@ -21,8 +21,11 @@ hold-out + test rows, i.e. 4,480 FLOPs per sample-update here;
 ``fraction_of_peak_incl_eval`` counts them too.
 
 ``--crossover`` instead times both paths' kernels over small batch sizes at
-four model shapes (the measurement behind ``engine.FUSED_MAX_WORK``). Run on a
-quiet machine: ``python benchmarks/bench_engine.py [--threads 2] [--crossover]``.
+four model shapes (the measurement behind ``engine.FUSED_MAX_WORK``, and on CUDA
+behind ``engine.TRITON_MAX_BATCH``). ``--device cuda`` runs every measurement on
+the GPU (the engine then takes the Triton path for small batches; the peak is a
+float32 matmul without TF32). Run on a quiet machine:
+``python benchmarks/bench_engine.py [--threads 2] [--device cpu|cuda] [--crossover]``.
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ import torch
 from torch import nn
 
 from batch_inefficiency.data import TrialData
-from batch_inefficiency.engine import EngineSettings, train
-from batch_inefficiency.engine_fused import FusedTrainer, set_threads
-from batch_inefficiency.engine_torch import Problem, Replicas, TorchTrainer
+from batch_inefficiency.engine import CHUNK_ROWS, PATHS, EngineSettings, train
+from batch_inefficiency.engine_fused import set_threads
+from batch_inefficiency.engine_torch import Problem, Replicas
 from batch_inefficiency.models import ModelSpec, hidden_units, initial_weights, to_tensors
 from batch_inefficiency.seeds import epoch_permutation
 
@@ -53,6 +56,14 @@ EVAL_FLOPS_PER_UPDATE = FLOPS_PER_UPDATE // 3 * (N_TRAIN + 2 * (N_TRAIN // 3)) /
 CROSSOVER_SHAPES = ((16, 26, 12_000), (9, 2, 400), (34, 2, 2_000), (60, 3, 1_900))
 # epochs per case: about two seconds of training each on a 2-core machine
 CASES = {1: 12, 10: 12, 100: 25, 1000: 30, "full": 30}
+# the two paths compared by --crossover on each device
+CROSSOVER_PATHS = {"cpu": ("fused", "torch"), "cuda": ("triton", "torch")}
+
+
+def synchronize(device: str) -> None:
+    """Wait for the GPU's queued work (timings on CUDA), nothing on the CPU."""
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 def synthetic(
@@ -70,71 +81,87 @@ def synthetic(
     return TrialData(TRIALS, xt, yt, xh, yh, xs, ys, n_classes)
 
 
-def matmul_peak_gflops(threads: int, n: int = 4096, repeats: int = 5) -> float:
-    """Best float32 GFLOP/s of an n x n torch.mm."""
+def matmul_peak_gflops(threads: int, device: str, n: int = 4096, repeats: int = 5) -> float:
+    """Best float32 GFLOP/s of an n x n torch.mm (no TF32)."""
     torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
     best = 0.0
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         a @ b
+        synchronize(device)
         best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
     return best
 
 
-def naive_updates_per_s(data: TrialData, threads: int, steps: int = 2000) -> float:
+def naive_updates_per_s(data: TrialData, threads: int, device: str, steps: int = 2000) -> float:
     """One nn.Sequential + optim.SGD model at batch size 1 (summed squared error)."""
     torch.set_num_threads(threads)
     model = nn.Sequential(
         nn.Linear(N_INPUTS, HIDDEN), nn.Sigmoid(), nn.Linear(HIDDEN, N_CLASSES), nn.Sigmoid()
-    )
+    ).to(device)
     sgd = torch.optim.SGD(model.parameters(), lr=0.1)
-    x = torch.as_tensor(data.x_train[0], dtype=torch.float32)
-    t = nn.functional.one_hot(torch.as_tensor(data.y_train[0]), data.n_classes).float()
+    x = torch.as_tensor(data.x_train[0], dtype=torch.float32, device=device)
+    labels = torch.as_tensor(data.y_train[0], device=device)
+    t = nn.functional.one_hot(labels, data.n_classes).float()
+    synchronize(device)
     start = time.perf_counter()
     for i in range(steps):
         loss = 0.5 * ((model(x[i : i + 1]) - t[i : i + 1]) ** 2).sum()
         sgd.zero_grad()
         loss.backward()
         sgd.step()
+    synchronize(device)
     return steps / (time.perf_counter() - start)
 
 
-def kernel_updates_per_s(data: TrialData, path: str, batch: int, epochs: int) -> float:
+def kernel_updates_per_s(
+    data: TrialData, path: str, batch: int, epochs: int, device: str = "cpu"
+) -> float:
     """Sample-updates per second of one path's ``train_epoch`` alone (no evaluation)."""
     n_train, n_inputs = data.x_train.shape[1:]
     problem = Problem(
         data.x_train, data.y_train, data.n_classes, ModelSpec(), batch, "sum",
-        torch.float32, torch.device("cpu"), 512,
+        torch.float32, torch.device(device), CHUNK_ROWS[device],
     )  # fmt: skip
-    trainer = FusedTrainer(problem) if path == "fused" else TorchTrainer(problem)
+    trainer = PATHS[path](problem)
     trial_index = np.tile(np.arange(len(TRIALS)), len(RATES))
     params = to_tensors(
         initial_weights(ModelSpec(), n_inputs, data.n_classes, 2003, trial_index),
         torch.float32,
-        torch.device("cpu"),
+        torch.device(device),
     )
     lr = np.repeat(np.asarray(RATES), len(TRIALS))
     replicas = Replicas(*params, lr, trial_index, np.arange(len(lr)))
     orders = [
         np.stack([epoch_permutation(2003, t, e, n_train) for t in TRIALS]) for e in range(epochs)
     ]
+    trainer.train_epoch(replicas, orders[0])  # warm up: compilation, allocator
+    synchronize(device)
     start = time.perf_counter()
     for order in orders:
         trainer.train_epoch(replicas, order)
+    synchronize(device)
     return len(lr) * n_train * epochs / (time.perf_counter() - start)
 
 
 def case(
-    data: TrialData, batch: int | str, epochs: int, threads: int, repeats: int, common: dict
+    data: TrialData,
+    batch: int | str,
+    epochs: int,
+    args: argparse.Namespace,
+    common: dict,
 ) -> dict:
     """One batch size through the public API, plus its kernel alone; best of ``repeats``."""
+    threads, repeats = args.threads, args.repeats
     settings = EngineSettings(
         batch_size=batch,
         learning_rates=RATES,
         epochs=epochs,
-        device="cpu",
+        device=args.device,
         dtype="float32",
         threads=threads,
     )
@@ -147,10 +174,13 @@ def case(
     set_threads(threads)
     torch.set_num_threads(threads)
     rows = N_TRAIN if batch == "full" else batch
-    kernel = max(kernel_updates_per_s(data, path, rows, epochs) for _ in range(repeats))
+    kernel = max(
+        kernel_updates_per_s(data, path, rows, epochs, args.device) for _ in range(repeats)
+    )
     return {
         "case": f"letter_b{batch}",
         "batch_size": batch,
+        "device": runs[0].info["environment"]["device_name"],
         "path": path,
         "replicas": replicas,
         "dtype": "float32",
@@ -170,8 +200,8 @@ def case(
     }
 
 
-def crossover(threads: int) -> None:
-    """Kernel rates of both paths over small batch sizes, at several model shapes."""
+def crossover(threads: int, device: str) -> None:
+    """Kernel rates of the device's two paths over small batch sizes, at several model shapes."""
     set_threads(threads)
     torch.set_num_threads(threads)
     for n_inputs, n_classes, n_train in CROSSOVER_SHAPES:
@@ -180,7 +210,10 @@ def crossover(threads: int) -> None:
         weights = (n_inputs + 1) * hidden + (hidden + 1) * n_classes
         epochs = max(1, 24_000 // n_train)
         for batch in (1, 2, 4, 8, 12, 16, 24, 32, 64, 128):
-            rates = {p: kernel_updates_per_s(data, p, batch, epochs) for p in ("fused", "torch")}
+            rates = {
+                p: kernel_updates_per_s(data, p, batch, epochs, device)
+                for p in CROSSOVER_PATHS[device]
+            }
             row = {"case": "crossover", "shape": f"{n_inputs}-{hidden}-{n_classes}"}
             row |= {"weights": weights, "batch_size": batch, "threads": threads}
             print(json.dumps(row | {k: round(v) for k, v in rates.items()}), flush=True)
@@ -191,17 +224,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs")
     parser.add_argument("--crossover", action="store_true", help="time both kernels, small b")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch.cuda.is_available() is False on this machine")
     if args.crossover:
-        crossover(args.threads)
+        crossover(args.threads, args.device)
         return
     data = synthetic()
     common = {
-        "peak": matmul_peak_gflops(args.threads),
-        "naive": max(naive_updates_per_s(data, args.threads) for _ in range(args.repeats)),
+        "peak": matmul_peak_gflops(args.threads, args.device),
+        "naive": max(
+            naive_updates_per_s(data, args.threads, args.device) for _ in range(args.repeats)
+        ),
     }
     for batch, epochs in CASES.items():
-        row = case(data, batch, epochs, args.threads, args.repeats, common)
+        row = case(data, batch, epochs, args, common)
         print(json.dumps(row), flush=True)
 
 

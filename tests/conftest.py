@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from batch_inefficiency.data import TrialData
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Without a GPU the Triton path's kernel runs on CPU tensors through Triton's
+# interpreter, so the same tests hold it to the oracle (slowly). Triton reads
+# this when engine_triton.py is imported, which the engine does on first use.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+TRITON_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+needs_triton = pytest.mark.skipif(
+    importlib.util.find_spec("triton") is None, reason="triton is not installed"
+)
 
 
 @pytest.fixture(scope="session")

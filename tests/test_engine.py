@@ -11,16 +11,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import TRITON_DEVICE, needs_triton
 from hypothesis import given
 from hypothesis import strategies as st
 
+from batch_inefficiency import engine
 from batch_inefficiency.engine import (
     FUSED_MAX_WORK,
+    TRITON_MAX_BATCH,
     EngineConfigError,
     EngineSettings,
     EpochProgress,
     Records,
     RunResult,
+    choose_path,
     load_run,
     recompute,
     train,
@@ -29,18 +33,26 @@ from batch_inefficiency.engine_torch import step_scales
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.models import ModelSpec, initial_weights
 
+# Every path; triton runs on CUDA, or interpreted on the CPU (conftest.py).
+KERNEL_PATHS = ["torch", "fused", pytest.param("triton", marks=needs_triton)]
 CPU_PATHS = ["torch", "fused"]
 DETERMINISTIC = [name for name in Records.CURVES if name != "seconds"]
 # Replica independence across runs with different active sets: the fused path is
 # bitwise; torch's CPU batched matmul picks its kernel by the whole problem size
 # (replica count included), so there it holds to round-off, checked in float64.
-INDEPENDENCE = {"fused": ("float32", 0.0), "torch": ("float64", 1e-12)}
+INDEPENDENCE = {
+    "fused": ("float32", 0.0),
+    "torch": ("float64", 1e-12),
+    "triton": ("float64", 1e-12),  # bitwise on the CPU; on CUDA, evaluation is cuBLAS's
+}
 
 
 def settings(**changes) -> EngineSettings:
     base = EngineSettings(
         batch_size=2, learning_rates=(0.3, 0.1), epochs=(4, 4), device="cpu", threads=2
     )
+    if changes.get("path") == "triton":
+        base = replace(base, device=TRITON_DEVICE)
     return replace(base, **changes)
 
 
@@ -70,7 +82,7 @@ def assert_same_replicas(
         same(value[ia], b.final.as_dict()[name][ib])
 
 
-@pytest.mark.parametrize("path", CPU_PATHS)
+@pytest.mark.parametrize("path", KERNEL_PATHS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_same_settings_give_bit_identical_records(path, dtype, make_data):
     data = make_data(trials=(0, 1, 2))
@@ -81,18 +93,19 @@ def test_same_settings_give_bit_identical_records(path, dtype, make_data):
     assert np.isfinite(first.records.train_loss).all()
 
 
-def test_paths_agree_in_float32(make_data):
+@pytest.mark.parametrize("path", ["fused", pytest.param("triton", marks=needs_triton)])
+def test_paths_agree_with_torch_in_float32(path, make_data):
     data = make_data()
-    fused = train(data, settings(path="fused", dtype="float32"))
+    other = train(data, settings(path=path, dtype="float32"))
     torch_ = train(data, settings(path="torch", dtype="float32"))
     for name in ("train_loss", "train_acc"):
         np.testing.assert_allclose(
-            getattr(fused.records, name), getattr(torch_.records, name), rtol=1e-4, atol=1e-4
+            getattr(other.records, name), getattr(torch_.records, name), rtol=1e-4, atol=1e-4
         )
-    np.testing.assert_allclose(fused.final.w1, torch_.final.w1, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(other.final.w1, torch_.final.w1, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("path", CPU_PATHS)
+@pytest.mark.parametrize("path", KERNEL_PATHS)
 def test_divergent_rate_is_frozen_and_others_unaffected(path, make_data):
     data = make_data(trials=(0, 1))
     dtype, rtol = INDEPENDENCE[path]
@@ -112,7 +125,7 @@ def test_divergent_rate_is_frozen_and_others_unaffected(path, make_data):
     assert_same_replicas(both, np.array([2, 3]), alone, np.array([0, 1]), rtol)
 
 
-@pytest.mark.parametrize("path", CPU_PATHS)
+@pytest.mark.parametrize("path", KERNEL_PATHS)
 def test_budgets_stop_each_rate_and_leave_the_others_alone(path, make_data):
     data = make_data(trials=(0, 1))
     dtype, rtol = INDEPENDENCE[path]
@@ -202,6 +215,34 @@ def test_fused_path_on_cuda_is_refused(make_data, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     with pytest.raises(EngineConfigError, match="'fused'"):
         train(make_data(), settings(device="cuda", path="fused"))
+
+
+@needs_triton
+def test_triton_path_on_cpu_needs_the_interpreter(make_data, monkeypatch):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(EngineConfigError, match="'triton' runs on CUDA, device is 'cpu'"):
+        train(make_data(), settings(device="cpu", path="triton"))
+
+
+@needs_triton
+def test_triton_path_refuses_a_model_too_big_for_a_program(make_data):
+    big = settings(path="triton", model=ModelSpec(hidden=600))  # 16 x 1024 + 1024 x 16 padded
+    with pytest.raises(EngineConfigError, match=r"at most 16384 padded weights.*\(4, 600, 3\)"):
+        train(make_data(), big)
+
+
+def test_auto_path_choice_by_device_batch_and_model(monkeypatch):
+    letter = (16, 32, 26)  # 1,402 weights per replica
+    assert choose_path("cpu", 1, letter) == choose_path("cpu", 11, letter) == "fused"
+    assert choose_path("cpu", 12, letter) == choose_path("cpu", 12_000, letter) == "torch"
+    assert choose_path("cpu", 1, (300, 600, 2)) == "fused"  # on-line always fused on the CPU
+    monkeypatch.setattr(engine, "_triton_available", lambda: True)
+    assert choose_path("cuda", 1, letter) == choose_path("cuda", TRITON_MAX_BATCH, letter)
+    assert choose_path("cuda", 1, letter) == "triton"
+    assert choose_path("cuda", TRITON_MAX_BATCH + 1, letter) == "torch"
+    assert choose_path("cuda", 1, (287, 128, 3)) == "torch"  # splice one-hot: 512 x 128 padded
+    monkeypatch.setattr(engine, "_triton_available", lambda: False)
+    assert choose_path("cuda", 1, letter) == "torch"
 
 
 def test_bad_labels_are_refused(make_data):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import TRITON_DEVICE, needs_triton
 from torch import nn
 
 from batch_inefficiency.data import TrialData
@@ -35,6 +36,7 @@ PATHS = [
             pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
         ],
     ),
+    pytest.param((TRITON_DEVICE, "triton"), id=f"triton-{TRITON_DEVICE}", marks=needs_triton),
 ]
 TORCH_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from batch_inefficiency import engine
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.resources import (
     CALIBRATION,
@@ -60,10 +61,12 @@ def test_runtime_grows_with_task_size_budgets_and_trials():
     assert train_runtime_minutes(**workload(safety=4.0)) == pytest.approx(2 * base, abs=1)
 
 
-def test_runtime_depends_on_the_batch_size_through_the_engine_path():
+def test_runtime_depends_on_the_batch_size_through_the_engine_path(monkeypatch):
     assert engine_path(LETTER, "1") == engine_path(LETTER, "10") == "fused"
     assert engine_path(LETTER, "100") == engine_path(LETTER, "full") == "torch"
-    assert engine_path(LETTER, "1", device="cuda") == "torch"
+    monkeypatch.setattr(engine, "_triton_available", lambda: True)
+    assert engine_path(LETTER, "1", device="cuda") == "triton"
+    assert engine_path(LETTER, "1000", device="cuda") == "torch"
     online = train_runtime_minutes(**workload(batch_size="1"))
     batch = train_runtime_minutes(**workload(batch_size="full"))
     assert batch < online

@@ -134,7 +134,7 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--device", default="auto", help="auto | cpu | cuda")
     run.add_argument("--dtype", default="float32", help="float32 | float64")
     run.add_argument("--matmul-precision", default="highest", help="highest | high | medium")
-    run.add_argument("--path", default="auto", help="auto | torch | fused")
+    run.add_argument("--path", default="auto", help="auto | torch | fused | triton")
     run.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
 
 

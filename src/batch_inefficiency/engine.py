@@ -16,17 +16,18 @@ non-finite or its training loss exceeds ``divergence_factor`` x its initial
 loss (``diverged``), or, with ``patience``, when the trial-averaged hold-out
 accuracy of its rate has not improved for that many epochs (``stopped_early``).
 
-Paths (DESIGN.md §8): ``torch`` (engine_torch.py, CPU or CUDA, any batch size)
-and ``fused`` (engine_fused.py, numba, CPU); ``auto`` picks fused on CPU for
-on-line training and small batches (batch rows x weights per replica at most
-:data:`FUSED_MAX_WORK`), torch otherwise. The file format of a saved
-run is documented in docs/run_format.md.
+Paths (DESIGN.md §8): ``torch`` (engine_torch.py, CPU or CUDA, any batch size),
+``fused`` (engine_fused.py, numba, CPU) and ``triton`` (engine_triton.py, one
+Triton kernel launch per epoch, CUDA); ``auto`` picks by :func:`choose_path`.
+The file format of a saved run is documented in docs/run_format.md.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -77,9 +78,29 @@ FUSED_MAX_WORK = 16_384
 # Rows per chunk of the torch path and of evaluation, by device (DESIGN.md §8).
 CHUNK_ROWS = {"cpu": 512, "cuda": 65536}
 
-PATHS: dict[str, type[TorchTrainer] | type[FusedTrainer]] = {
+# ``path: auto`` on CUDA takes the Triton kernel up to this batch size. Not yet
+# measured (no GPU has been lent to this project): at batch b the torch path
+# launches ~10 kernels per b rows, the Triton kernel streams rows one by one.
+TRITON_MAX_BATCH = 32
+
+
+class Trainer(Protocol):
+    """What every path provides: one epoch of the active replicas, weights in place."""
+
+    def train_epoch(self, replicas: Replicas, orders: np.ndarray) -> None: ...
+
+
+def _triton_trainer(problem: Problem) -> Trainer:
+    """The Triton path, imported on first use (triton comes with CUDA builds of torch)."""
+    from .engine_triton import TritonTrainer
+
+    return TritonTrainer(problem)
+
+
+PATHS: dict[str, Callable[[Problem], Trainer]] = {
     "torch": TorchTrainer,
     "fused": FusedTrainer,
+    "triton": _triton_trainer,
 }
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 DEVICES = ("auto", "cpu", "cuda")
@@ -108,7 +129,7 @@ class EngineSettings:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float64"] = "float32"
     matmul_precision: Literal["highest", "high", "medium"] = "highest"
-    path: Literal["auto", "torch", "fused"] = "auto"
+    path: Literal["auto", "torch", "fused", "triton"] = "auto"
     patience: int | None = None
     divergence_factor: float = 1e3
     threads: int = 1
@@ -362,13 +383,11 @@ def _resolve(settings: EngineSettings, data: TrialData) -> _Plan:
     batch_rows = n_train if s.batch_size == "full" else int(s.batch_size)
     if s.path == "fused" and device.type != "cpu":
         _fail(f"path 'fused' runs on the CPU only, device is {device.type!r}")
-    path = s.path
     hidden = hidden_units(m, data.x_train.shape[2], data.n_classes)
-    if path == "auto":
-        n_inputs = data.x_train.shape[2]
-        n_weights = (n_inputs + 1) * hidden + (hidden + 1) * data.n_classes
-        small = batch_rows == 1 or batch_rows * n_weights <= FUSED_MAX_WORK
-        path = "fused" if device.type == "cpu" and small else "torch"
+    shape = (data.x_train.shape[2], hidden, data.n_classes)
+    if s.path == "triton":
+        _check_triton(device, shape)
+    path = s.path if s.path != "auto" else choose_path(device.type, batch_rows, shape)
     return _Plan(
         device=device,
         dtype=DTYPES[s.dtype],
@@ -377,6 +396,46 @@ def _resolve(settings: EngineSettings, data: TrialData) -> _Plan:
         chunk_rows=s.chunk_rows or CHUNK_ROWS[device.type],
         hidden=hidden,
     )
+
+
+def _triton_available() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def _check_triton(device: torch.device, shape: tuple[int, int, int]) -> None:
+    """Refuse ``path: triton`` where it cannot run."""
+    if not _triton_available():
+        _fail("path 'triton' needs the triton package (pip install triton)")
+    if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+        _fail(
+            f"path 'triton' runs on CUDA, device is {device.type!r} "
+            "(TRITON_INTERPRET=1 runs it on the CPU through Triton's interpreter, slowly)"
+        )
+    from .engine_triton import MAX_TILE, fits
+
+    if not fits(*shape):
+        _fail(f"path 'triton' holds at most {MAX_TILE} padded weights, model {shape} has more")
+
+
+def choose_path(device_type: str, batch_rows: int, shape: tuple[int, int, int]) -> str:
+    """The path ``auto`` takes for ``batch_rows`` and a model ``shape`` (inputs, hidden, classes).
+
+    CPU: fused for on-line training and while batch rows x weights per replica
+    is at most :data:`FUSED_MAX_WORK`, torch otherwise. CUDA: triton up to
+    :data:`TRITON_MAX_BATCH` rows when triton is installed and the model fits a
+    program's registers, torch otherwise.
+    """
+    n_inputs, hidden, n_classes = shape
+    if device_type == "cpu":
+        n_weights = (n_inputs + 1) * hidden + (hidden + 1) * n_classes
+        small = batch_rows == 1 or batch_rows * n_weights <= FUSED_MAX_WORK
+        return "fused" if small else "torch"
+    if batch_rows <= TRITON_MAX_BATCH and _triton_available():
+        from .engine_triton import fits
+
+        if fits(*shape):
+            return "triton"
+    return "torch"
 
 
 def _check_data(data: TrialData) -> None:

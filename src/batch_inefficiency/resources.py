@@ -43,7 +43,9 @@ trials, budgets 1,000-10,000; results/benchmarks, run two at a time at nice
 vehicle, vowel, wisconsin and german took 0.2-1.0x the estimate. CUDA was
 not available for calibration: there the torch-path coefficients are used with
 an assumed per-update launch overhead (:data:`CUDA_STEP_SECONDS`), which
-dominates on-line training on a GPU.
+dominates on-line training through torch on a GPU. For small batches the engine
+takes the Triton path there (one launch per epoch), so the request is an upper
+bound until a GPU session measures it.
 
 Memory. The peak resident memory of the calibration jobs (results/benchmarks,
 ``max_rss``) was 330-430 MB whatever the task: the Python, torch, numba and
@@ -64,7 +66,7 @@ from pathlib import Path
 from typing import Literal
 
 from batch_inefficiency.datasets import load_dataset, manifest_entry
-from batch_inefficiency.engine import FUSED_MAX_WORK
+from batch_inefficiency.engine import choose_path
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.models import ModelSpec, hidden_units
 
@@ -153,10 +155,9 @@ def _batch_rows(batch_size: int | str, n_train: int) -> int:
 
 
 def engine_path(shape: TaskShape, batch_size: int | str, device: Device = "cpu") -> str:
-    """The engine's ``path: auto`` choice (engine.py): fused on the CPU for small batches."""
+    """The engine's ``path: auto`` choice (engine.choose_path) for this job."""
     rows = _batch_rows(batch_size, shape.n_train)
-    small = rows == 1 or rows * shape.n_weights <= FUSED_MAX_WORK
-    return "fused" if device == "cpu" and small else "torch"
+    return choose_path(device, rows, (shape.n_inputs, shape.n_hidden, shape.n_classes))
 
 
 def _check_budgets(budgets: Sequence[int], trials: int) -> None:
@@ -168,7 +169,7 @@ def epoch_seconds(
     shape: TaskShape, batch_size: int | str, replicas: int, device: Device = "cpu"
 ) -> float:
     """Seconds of one training epoch with ``replicas`` replicas active, on one thread."""
-    cost = COSTS[engine_path(shape, batch_size, device)]
+    cost = COSTS["torch" if device == "cuda" else engine_path(shape, batch_size, device)]
     step = CUDA_STEP_SECONDS if device == "cuda" else cost.step
     steps = math.ceil(shape.n_train / _batch_rows(batch_size, shape.n_train))
     per_replica = shape.n_train * (cost.row + cost.weight * shape.n_weights)
