@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from batch_inefficiency import report
 from batch_inefficiency.data import load_trial_data, prepare_trials
 from batch_inefficiency.datasets import load_dataset
-from batch_inefficiency.report import FIGURES, TABLES
+from batch_inefficiency.errors import UserError
+from batch_inefficiency.report import FIGURES, TABLES, pdf_unavailable
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "1"]
 
@@ -145,6 +147,39 @@ def test_report_has_every_table_and_figure_and_no_unfilled_field(tiny_run):
     claims = pd.read_csv(tiny_run / "tables" / "claims.csv")
     for evidence in claims["evidence"]:
         assert evidence in page
+
+
+@pytest.mark.skipif(pdf_unavailable() is not None, reason=str(pdf_unavailable()))
+def test_report_pdf_is_printed_with_every_figure(tiny_run):
+    from pypdf import PdfReader
+
+    reader = PdfReader(tiny_run / "report" / "report.pdf")
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 5
+    assert "a replication" in text and "Quick profile: not the replication" in text
+    images = {image.data for page in reader.pages for image in page.images}
+    assert len(images) == len(FIGURES)
+
+
+def test_without_pango_the_pdf_is_left_out_with_a_note(repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "pdf_unavailable", lambda: "WeasyPrint cannot load (test)")
+    with pytest.raises(UserError, match=r"cannot write .*report.pdf: WeasyPrint cannot load"):
+        report.write_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
+    env = os.environ | {"PYTHONPATH": str(tmp_path)}
+    (tmp_path / "weasyprint.py").write_text("raise OSError('cannot load library pango')\n")
+    result = subprocess.run(
+        [*SNAKEMAKE, "-n", "--config", f"results={tmp_path / 'r'}"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Note: report.pdf skipped: WeasyPrint cannot load (cannot load library pango)" in (
+        result.stderr
+    )
+    assert "write_report" in result.stdout + result.stderr
+    assert "write_report_pdf" not in result.stdout + result.stderr
 
 
 def test_killed_run_resumes_to_the_same_tables(repo, tmp_path, tiny_run):

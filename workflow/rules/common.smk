@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from batch_inefficiency.report import FIGURES
+from batch_inefficiency.report import FIGURES, pdf_unavailable
 from batch_inefficiency.resources import (
     scheduler_hint,
     task_shape,
@@ -28,6 +28,11 @@ LARGE = large_tasks(SHEET, config["datasets"]["suite"])
 LARGE_TASK = LARGE[0] if LARGE else None
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
+# report.pdf is a final output only where WeasyPrint can print (DESIGN.md §7: "PDF where
+# the tools allow"); otherwise say so once and write the HTML report alone.
+PDF_UNAVAILABLE = pdf_unavailable()
+if PDF_UNAVAILABLE is not None:
+    print(f"Note: report.pdf skipped: {PDF_UNAVAILABLE}", file=sys.stderr)
 
 
 wildcard_constraints:
@@ -91,10 +96,13 @@ def final_outputs():
         for name in FIGURES
         for ext in ("pdf", "png")
     ]
+    report_files = [results("report", "report.html")]
+    if PDF_UNAVAILABLE is None:
+        report_files.append(results("report", "report.pdf"))
     return [
         *(results("tables", f"{name}.csv") for name in tables),
         *figures,
-        results("report", "report.html"),
+        *report_files,
     ]
 
 

@@ -25,3 +25,21 @@ rule write_report:
         figures=FIGURES,
     script:
         "../scripts/write_report.py"
+
+
+rule write_report_pdf:
+    """The report printed to PDF (WeasyPrint; in rule all where pango is installed)."""
+    input:
+        html=rules.write_report.output.html,
+    output:
+        pdf=report(
+            results("report", "report.pdf"),
+            caption="../report/report.rst",
+            category="Report",
+        ),
+    log:
+        results("logs", "write_report_pdf.log"),
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/write_report_pdf.py"
