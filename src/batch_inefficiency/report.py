@@ -90,10 +90,15 @@ BIBTEX = """@article{wilson2003general,
 }"""
 
 
+# Tables with more columns than this are printed on landscape pages in report.pdf.
+WIDE_TABLE_COLUMNS = 10
+
+
 def table_html(frame: pd.DataFrame) -> str:
-    """A compact HTML table (numbers to 4 significant digits)."""
+    """A compact HTML table (numbers to 4 significant digits); ``wide`` if it has many columns."""
+    classes = ["table", "wide"] if frame.shape[1] > WIDE_TABLE_COLUMNS else "table"
     return frame.to_html(
-        index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="table"
+        index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes=classes
     )
 
 
