@@ -3,6 +3,8 @@ early stopping, bad input, the saved run format and the audit trail."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import itertools
 import json
 import re
@@ -267,6 +269,9 @@ def test_auto_path_and_resolved_settings(make_data):
     assert resolved["float32_matmul_precision"] == "highest"
     assert resolved["cuda_matmul_allow_tf32"] is False
     assert resolved["threads_torch"] == 2 and resolved["hidden_units"] == 8
+    installed = importlib.util.find_spec("triton") is not None
+    expected = importlib.metadata.version("triton") if installed else "not installed"
+    assert online.info["environment"]["triton"] == expected
 
 
 def test_threads_and_precision_are_restored(make_data):

@@ -24,6 +24,7 @@ The file format of a saved run is documented in docs/run_format.md.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import math
@@ -497,6 +498,14 @@ def _numba_threading_layer() -> str:
         return "unused"
 
 
+def _installed_version(package: str) -> str:
+    """The installed version of ``package``, or "not installed"."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def _environment(device: torch.device) -> dict[str, Any]:
     return {
         "package_version": __version__,
@@ -504,6 +513,7 @@ def _environment(device: torch.device) -> dict[str, Any]:
         "torch": torch.__version__,
         "numpy": np.__version__,
         "numba": numba.__version__,
+        "triton": _installed_version("triton"),
         "machine": platform.machine(),
         "processor": platform.processor(),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
