@@ -12,6 +12,7 @@ from batch_inefficiency.resources import (
     MIN_MINUTES,
     STARTUP_SECONDS,
     TaskShape,
+    Workload,
     engine_path,
     epoch_seconds,
     scheduler_hint,
@@ -25,17 +26,8 @@ FULL = (1000, 1000, 5000, 10000)  # config/config.yaml's budgets
 LETTER = TaskShape(12000, 16, 32, 26)
 
 
-def workload(shape: TaskShape = LETTER, **kw) -> dict:
-    args = {
-        "n_train": shape.n_train,
-        "n_inputs": shape.n_inputs,
-        "n_hidden": shape.n_hidden,
-        "n_classes": shape.n_classes,
-        "batch_size": "1",
-        "budgets": FULL,
-        "trials": 10,
-    }
-    return args | kw
+def workload(shape: TaskShape = LETTER, **kw) -> Workload:
+    return Workload(**({"shape": shape, "batch_size": "1", "budgets": FULL, "trials": 10} | kw))
 
 
 def test_the_formula_reproduces_its_calibration_within_the_safety_factor():
@@ -48,17 +40,17 @@ def test_the_formula_reproduces_its_calibration_within_the_safety_factor():
 
 def test_letter_online_full_protocol_matches_the_measured_projection():
     # benchmarks/project_runtime.py projected 1,324 s for this job on the calibration machine.
-    seconds = train_seconds(LETTER, "1", FULL, 10)
+    seconds = train_seconds(workload())
     assert 1000 < seconds < 1500
-    assert train_runtime_minutes(**workload()) == pytest.approx(2 * seconds / 60, abs=1)
+    assert train_runtime_minutes(workload()) == pytest.approx(2 * seconds / 60, abs=1)
 
 
 def test_runtime_grows_with_task_size_budgets_and_trials():
-    base = train_runtime_minutes(**workload())
-    assert train_runtime_minutes(**workload(n_train=24000)) > 1.9 * base
-    assert train_runtime_minutes(**workload(budgets=tuple(2 * b for b in FULL))) > 1.9 * base
-    assert train_runtime_minutes(**workload(trials=20)) > 1.9 * base
-    assert train_runtime_minutes(**workload(safety=4.0)) == pytest.approx(2 * base, abs=1)
+    base = train_runtime_minutes(workload())
+    assert train_runtime_minutes(workload(TaskShape(24000, 16, 32, 26))) > 1.9 * base
+    assert train_runtime_minutes(workload(budgets=tuple(2 * b for b in FULL))) > 1.9 * base
+    assert train_runtime_minutes(workload(trials=20)) > 1.9 * base
+    assert train_runtime_minutes(workload(), safety=4.0) == pytest.approx(2 * base, abs=1)
 
 
 def test_runtime_depends_on_the_batch_size_through_the_engine_path(monkeypatch):
@@ -67,25 +59,25 @@ def test_runtime_depends_on_the_batch_size_through_the_engine_path(monkeypatch):
     monkeypatch.setattr(engine, "_triton_available", lambda: True)
     assert engine_path(LETTER, "1", device="cuda") == "triton"
     assert engine_path(LETTER, "1000", device="cuda") == "torch"
-    online = train_runtime_minutes(**workload(batch_size="1"))
-    batch = train_runtime_minutes(**workload(batch_size="full"))
+    online = train_runtime_minutes(workload(batch_size="1"))
+    batch = train_runtime_minutes(workload(batch_size="full"))
     assert batch < online
     # On a GPU every update is a few kernel launches: on-line training pays them per row.
-    assert train_runtime_minutes(**workload(device="cuda")) > 10 * online
+    assert train_runtime_minutes(workload(device="cuda")) > 10 * online
 
 
 def test_tiny_jobs_ask_for_the_minimum_and_the_startup_counts():
     tiny = workload(TaskShape(90, 4, 8, 3), budgets=(6, 9), trials=2)
-    assert train_seconds(TaskShape(90, 4, 8, 3), "1", (6, 9), 2) > STARTUP_SECONDS
-    assert train_runtime_minutes(**tiny) == MIN_MINUTES
+    assert train_seconds(tiny) > STARTUP_SECONDS
+    assert train_runtime_minutes(tiny) == MIN_MINUTES
 
 
 def test_memory_is_the_runtime_base_plus_data_and_curves():
-    small = train_mem_mb(**workload(TaskShape(90, 4, 8, 3)))
+    small = train_mem_mb(workload(TaskShape(90, 4, 8, 3)))
     assert 600 < small < 900  # 1.5 x (measured 330-430 MB peak + curves)
-    longer = train_mem_mb(**workload(budgets=(1000, 1000, 5000, 100000)))
-    assert longer > train_mem_mb(**workload()) + 100  # 40 replicas x 90,000 more epochs
-    assert train_mem_mb(**workload(device="cuda")) > train_mem_mb(**workload()) + 1000
+    longer = train_mem_mb(workload(budgets=(1000, 1000, 5000, 100000)))
+    assert longer > train_mem_mb(workload()) + 100  # 40 replicas x 90,000 more epochs
+    assert train_mem_mb(workload(device="cuda")) > train_mem_mb(workload()) + 1000
 
 
 @pytest.mark.parametrize(
@@ -93,9 +85,9 @@ def test_memory_is_the_runtime_base_plus_data_and_curves():
 )
 def test_bad_workloads_are_refused(bad):
     with pytest.raises(UserError):
-        train_runtime_minutes(**workload(**bad))
+        train_runtime_minutes(workload(**bad))
     with pytest.raises(UserError):
-        train_mem_mb(**workload(**bad))
+        train_mem_mb(workload(**bad))
 
 
 def test_task_shape_comes_from_the_manifest(datasets_root):

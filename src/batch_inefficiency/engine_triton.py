@@ -159,10 +159,9 @@ class TritonTrainer:
     """Trains the active replicas one epoch (one kernel launch) at a time with Triton."""
 
     def __init__(self, problem: Problem) -> None:
-        as_tensor = torch.as_tensor
         self._device, self._dtype = problem.device, problem.dtype
-        self._x = as_tensor(problem.x_train, dtype=problem.dtype, device=problem.device)
-        self._y = as_tensor(problem.y_train, dtype=torch.int64, device=problem.device)
+        self._x = torch.as_tensor(problem.x_train, dtype=problem.dtype, device=problem.device)
+        self._y = torch.as_tensor(problem.y_train, dtype=torch.int64, device=problem.device)
         self._batch = problem.batch_rows
         self._reduction = problem.reduction
         self._act = ACTIVATION_CODES[problem.spec.activation]

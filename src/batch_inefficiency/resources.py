@@ -59,7 +59,6 @@ replica-epoch); CUDA adds its host-side context. The request is ``safety``
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -160,9 +159,22 @@ def engine_path(shape: TaskShape, batch_size: int | str, device: Device = "cpu")
     return choose_path(device, rows, (shape.n_inputs, shape.n_hidden, shape.n_classes))
 
 
-def _check_budgets(budgets: Sequence[int], trials: int) -> None:
-    if not budgets or min(budgets) < 1 or trials < 1:
-        raise UserError(f"need budgets >= 1 and trials >= 1, got {list(budgets)} and {trials}")
+@dataclass(frozen=True)
+class Workload:
+    """One training job: its task's shape, batch size, epoch budget per rate, trials, device."""
+
+    shape: TaskShape
+    batch_size: int | str
+    budgets: tuple[int, ...]
+    trials: int
+    device: Device = "cpu"
+
+    def __post_init__(self) -> None:
+        if not self.budgets or min(self.budgets) < 1 or self.trials < 1:
+            raise UserError(
+                f"need budgets >= 1 and trials >= 1, got {list(self.budgets)} and {self.trials}"
+            )
+        _batch_rows(self.batch_size, self.shape.n_train)  # refuses a bad batch size
 
 
 def epoch_seconds(
@@ -176,62 +188,31 @@ def epoch_seconds(
     return cost.epoch + steps * step + replicas * per_replica
 
 
-def train_seconds(
-    shape: TaskShape,
-    batch_size: int | str,
-    budgets: Sequence[int],
-    trials: int,
-    device: Device = "cpu",
-) -> float:
+def train_seconds(job: Workload) -> float:
     """The expected wall-clock seconds of one training job on one thread (no safety factor)."""
-    _check_budgets(budgets, trials)
+    shape, batch_size, device = job.shape, job.batch_size, job.device
     fixed = epoch_seconds(shape, batch_size, 0, device)  # while any replica is active
     per_replica = epoch_seconds(shape, batch_size, 1, device) - fixed + OUTPUT_SECONDS
-    replica_epochs = trials * sum(budgets)  # rate r keeps `trials` replicas for budget_r epochs
-    return STARTUP_SECONDS + max(budgets) * fixed + replica_epochs * per_replica
+    replica_epochs = job.trials * sum(job.budgets)  # rate r keeps `trials` replicas for budget_r
+    return STARTUP_SECONDS + max(job.budgets) * fixed + replica_epochs * per_replica
 
 
-def train_runtime_minutes(
-    n_train: int,
-    n_inputs: int,
-    n_hidden: int,
-    n_classes: int,
-    batch_size: int | str,
-    budgets: Sequence[int],
-    trials: int,
-    device: Device = "cpu",
-    safety: float = 2.0,
-) -> int:
+def train_runtime_minutes(job: Workload, safety: float = 2.0) -> int:
     """Minutes of wall-clock time to request for a training job: ``safety`` x the estimate."""
-    shape = TaskShape(n_train, n_inputs, n_hidden, n_classes)
-    seconds = train_seconds(shape, batch_size, budgets, trials, device)
-    return max(MIN_MINUTES, math.ceil(safety * seconds / 60))
+    return max(MIN_MINUTES, math.ceil(safety * train_seconds(job) / 60))
 
 
-def train_mem_mb(
-    n_train: int,
-    n_inputs: int,
-    n_hidden: int,
-    n_classes: int,
-    batch_size: int | str,
-    budgets: Sequence[int],
-    trials: int,
-    device: Device = "cpu",
-    safety: float = 1.5,
-) -> int:
+def train_mem_mb(job: Workload, safety: float = 1.5) -> int:
     """Megabytes of memory to request for a training job: ``safety`` x the estimate.
 
-    ``n_hidden`` and ``batch_size`` do not change the host memory measurably
-    (activations are processed in chunks of at most 512 rows on the CPU); they
-    are taken so that both estimates share one signature.
+    The hidden units and the batch size do not change the host memory measurably
+    (activations are processed in chunks of at most 512 rows on the CPU).
     """
-    _check_budgets(budgets, trials)
-    _batch_rows(batch_size, n_train)
-    n_instances = n_train / TRAIN_SHARE
-    data = trials * n_instances * (n_inputs + 1) * BYTES_PER_INPUT_VALUE
-    replicas = trials * len(budgets)
-    curves = replicas * (max(budgets) + 1) * BYTES_PER_REPLICA_EPOCH
-    base = BASE_MB + (CUDA_BASE_MB if device == "cuda" else 0.0)
+    n_instances = job.shape.n_train / TRAIN_SHARE
+    data = job.trials * n_instances * (job.shape.n_inputs + 1) * BYTES_PER_INPUT_VALUE
+    replicas = job.trials * len(job.budgets)
+    curves = replicas * (max(job.budgets) + 1) * BYTES_PER_REPLICA_EPOCH
+    base = BASE_MB + (CUDA_BASE_MB if job.device == "cuda" else 0.0)
     return math.ceil(safety * (base + (data + curves) / 2**20))
 
 

@@ -34,7 +34,12 @@ import yaml
 # tests/ is on sys.path (pytest puts the folder of tests/conftest.py there).
 from test_workflow import tiny_config
 
-from batch_inefficiency.resources import task_shape, train_mem_mb, train_runtime_minutes
+from batch_inefficiency.resources import (
+    Workload,
+    task_shape,
+    train_mem_mb,
+    train_runtime_minutes,
+)
 
 pytestmark = pytest.mark.slurm
 
@@ -223,18 +228,10 @@ def test_every_training_job_ran_as_a_slurm_job_with_its_estimated_resources(runs
         assert int(job["NumCPUs"]) == threads
         # Time and memory are the workload's estimates (resources.py), not a constant.
         shape = task_shape(task, REPO / "resources" / "datasets", "ordinal", "twice_inputs")
-        workload = {
-            "n_train": shape.n_train,
-            "n_inputs": shape.n_inputs,
-            "n_hidden": shape.n_hidden,
-            "n_classes": shape.n_classes,
-            "batch_size": batch,
-            "budgets": training["epochs"],
-            "trials": config["trials"],
-        }
+        workload = Workload(shape, batch, tuple(training["epochs"]), config["trials"])
         hours, minutes, seconds = map(int, job["TimeLimit"].split(":"))
-        assert hours * 60 + minutes == train_runtime_minutes(**workload) and seconds == 0
-        assert job["MinMemoryNode"] == f"{train_mem_mb(**workload)}M"
+        assert hours * 60 + minutes == train_runtime_minutes(workload) and seconds == 0
+        assert job["MinMemoryNode"] == f"{train_mem_mb(workload)}M"
     # The light jobs went through SLURM too (2 splits, 5 trainings, 2 summaries, the tables):
     # nothing ran on the submitting host.
     assert len(submitted) == 10, runs["output"]

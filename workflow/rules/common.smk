@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from batch_inefficiency.report import FIGURES, pdf_unavailable
 from batch_inefficiency.resources import (
+    Workload,
     scheduler_hint,
     task_shape,
     train_mem_mb,
@@ -115,26 +116,20 @@ def train_workload(wildcards):
         config["datasets"]["nominal"],
         training["model"]["hidden"],
     )
-    return {
-        "n_train": shape.n_train,
-        "n_inputs": shape.n_inputs,
-        "n_hidden": shape.n_hidden,
-        "n_classes": shape.n_classes,
-        "batch_size": wildcards.batch,
-        "budgets": tuple(training["epochs"]),
-        "trials": config["trials"],
-        "device": "cuda" if gpu_count(wildcards) else "cpu",
-    }
+    device = "cuda" if gpu_count(wildcards) else "cpu"
+    return Workload(
+        shape, wildcards.batch, tuple(training["epochs"]), config["trials"], device
+    )
 
 
 def train_runtime(wildcards, attempt):
     """Minutes a training job asks the scheduler for: the calibrated estimate, x attempt."""
-    return attempt * train_runtime_minutes(**train_workload(wildcards))
+    return attempt * train_runtime_minutes(train_workload(wildcards))
 
 
 def train_mem(wildcards, attempt):
     """Megabytes a training job asks the scheduler for: the calibrated estimate, x attempt."""
-    return attempt * train_mem_mb(**train_workload(wildcards))
+    return attempt * train_mem_mb(train_workload(wildcards))
 
 
 def print_scheduler_hint(log):
