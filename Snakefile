@@ -14,10 +14,10 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
+include: "workflow/rules/runs.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/tables.smk"
-include: "workflow/rules/stats.smk"
+include: "workflow/rules/statistics_stage.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

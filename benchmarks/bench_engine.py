@@ -1,6 +1,6 @@
 """Throughput of the training engine against a naive loop and the machine's matmul peak.
 
-DESIGN.md §5 and §8. Letter-shaped MLP (16-32-26), synthetic data with 12,000
+docs/design.md §5 and §8. Letter-shaped MLP (16-32-26), synthetic data with 12,000
 training rows (4,000 hold-out and test), float32, R = 40 replicas (4 rates x 10
 trials), batch sizes 1, 10, 100, 1000 and full. Prints one JSON object per line:
 
@@ -41,8 +41,8 @@ from torch import nn
 
 from batch_inefficiency.data import TrialData
 from batch_inefficiency.engine import CHUNK_ROWS, PATHS, EngineSettings, train
-from batch_inefficiency.engine_fused import set_threads
-from batch_inefficiency.engine_torch import Problem, Replicas
+from batch_inefficiency.engine.contract import Problem, Replicas
+from batch_inefficiency.engine.fused_path import set_threads
 from batch_inefficiency.models import ModelSpec, hidden_units, initial_weights, to_tensors
 from batch_inefficiency.seeds import epoch_permutation
 

@@ -1,6 +1,6 @@
 """Registers and spills of the Triton kernel, compiled for a GPU without needing one.
 
-The measurement behind ``engine_triton.STATE_BYTES_PER_THREAD`` and ``MAX_TILE``:
+The measurement behind ``engine.triton_path.STATE_BYTES_PER_THREAD`` and ``MAX_TILE``:
 Triton compiles ``_epoch_kernel`` for the target (default sm_90, an H100) with
 its bundled ptxas, and its bundled cuobjdump reads the cubin's resource usage.
 Prints one JSON object per line: ``shape``, ``dtype``, ``online``, ``num_warps``
@@ -24,8 +24,8 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-from batch_inefficiency.engine_fused import ACTIVATION_CODES, LOSS_CODES
-from batch_inefficiency.engine_triton import _block, _epoch_kernel, num_warps
+from batch_inefficiency.engine.contract import ACTIVATION_CODES, LOSS_CODES
+from batch_inefficiency.engine.triton_path import _block, _epoch_kernel, num_warps
 
 # (inputs, hidden, classes): letter and UCI-like shapes up to MAX_TILE
 SHAPES = ((16, 32, 26), (9, 18, 2), (4, 8, 3), (34, 68, 2), (36, 72, 6), (57, 114, 2))

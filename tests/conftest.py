@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Without a GPU the Triton path's kernel runs on CPU tensors through Triton's
 # interpreter, so the same tests hold it to the oracle (slowly). Triton reads
-# this when engine_triton.py is imported, which the engine does on first use.
+# this when engine/triton_path.py is imported, which the engine does on first use.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 TRITON_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

@@ -17,7 +17,6 @@ from conftest import TRITON_DEVICE, needs_triton
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_inefficiency import engine
 from batch_inefficiency.engine import (
     FUSED_MAX_WORK,
     TRITON_MAX_BATCH,
@@ -28,10 +27,11 @@ from batch_inefficiency.engine import (
     RunResult,
     choose_path,
     load_run,
+    plan,
     recompute,
     train,
 )
-from batch_inefficiency.engine_torch import step_scales
+from batch_inefficiency.engine.contract import step_scales
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.models import ModelSpec, initial_weights
 
@@ -238,12 +238,12 @@ def test_auto_path_choice_by_device_batch_and_model(monkeypatch):
     assert choose_path("cpu", 1, letter) == choose_path("cpu", 11, letter) == "fused"
     assert choose_path("cpu", 12, letter) == choose_path("cpu", 12_000, letter) == "torch"
     assert choose_path("cpu", 1, (300, 600, 2)) == "fused"  # on-line always fused on the CPU
-    monkeypatch.setattr(engine, "_triton_available", lambda: True)
+    monkeypatch.setattr(plan, "_triton_available", lambda: True)
     assert choose_path("cuda", 1, letter) == choose_path("cuda", TRITON_MAX_BATCH, letter)
     assert choose_path("cuda", 1, letter) == "triton"
     assert choose_path("cuda", TRITON_MAX_BATCH + 1, letter) == "torch"
     assert choose_path("cuda", 1, (287, 128, 3)) == "torch"  # splice one-hot: 512 x 128 padded
-    monkeypatch.setattr(engine, "_triton_available", lambda: False)
+    monkeypatch.setattr(plan, "_triton_available", lambda: False)
     assert choose_path("cuda", 1, letter) == "torch"
 
 
@@ -271,7 +271,7 @@ def test_auto_path_and_resolved_settings(make_data):
     assert resolved["threads_torch"] == 2 and resolved["hidden_units"] == 8
     installed = importlib.util.find_spec("triton") is not None
     expected = importlib.metadata.version("triton") if installed else "not installed"
-    assert online.info["environment"]["triton"] == expected
+    assert online.info["environment"]["versions"]["triton"] == expected
 
 
 def test_threads_and_precision_are_restored(make_data):

@@ -1,6 +1,6 @@
 """Oracle tests: the engine equals an independent per-model torch.nn + torch.optim.SGD loop.
 
-DESIGN.md §5: for every batch size and path, the weights after a few epochs must
+docs/design.md §5: for every batch size and path, the weights after a few epochs must
 equal, to float64 round-off, those of a plain autograd loop on the summed loss
 with the same initial weights and the same ``epoch_permutation`` orders.
 Tolerance: 1e-9 relative (plus 1e-12 absolute for weights near zero).

@@ -55,14 +55,14 @@ def test_kernel_compiles_for_an_h100_in_every_variant_without_spilling(tmp_path)
     ],
 )
 def test_num_warps_holds_at_most_64_bytes_of_state_per_thread(shape, itemsize, online, warps):
-    from batch_inefficiency.engine_triton import STATE_BYTES_PER_THREAD, num_warps
+    from batch_inefficiency.engine.triton_path import STATE_BYTES_PER_THREAD, num_warps
 
     assert STATE_BYTES_PER_THREAD == 64
     assert num_warps(shape, itemsize, online) == warps
 
 
 def test_models_fit_a_program_up_to_max_tile():
-    from batch_inefficiency.engine_triton import fits
+    from batch_inefficiency.engine.triton_path import fits
 
     assert fits(16, 32, 26) and fits(64, 128, 10)  # 16 x 32 + 32 x 32; 64 x 128 + 128 x 16
     assert not fits(287, 128, 3)  # splice one-hot: 512 x 128 padded

@@ -6,6 +6,7 @@ Small synthetic tables with the workflow's column layout stand in for real resul
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 
 import matplotlib as mpl
@@ -19,7 +20,6 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation
 
 from batch_inefficiency import figures
-from batch_inefficiency.report import FIGURES as REPORTED_FIGURES
 from batch_inefficiency.tables import GRID_COLUMNS
 
 BATCHES = ["1", "10", "full"]
@@ -432,5 +432,14 @@ def test_empty_critical_difference_file_is_read_as_an_empty_table(tmp_path):
     assert "not computable" in fig.axes[0].texts[0].get_text()
 
 
-def test_report_and_figure_registries_name_the_same_figures():
-    assert set(REPORTED_FIGURES) == set(figures.FIGURES)
+def test_each_figure_spec_names_exactly_its_functions_parameters():
+    """The plot rule passes a figure its inputs and options by name: they must be the
+    drawing function's parameters, every required one included."""
+    for name, spec in figures.FIGURES.items():
+        assert spec.name == name
+        parameters = inspect.signature(spec.draw).parameters
+        given = set(spec.inputs) | set(spec.options)
+        assert given <= set(parameters), name
+        required = {p for p, v in parameters.items() if v.default is inspect.Parameter.empty}
+        assert required <= given, name
+        assert spec.title and spec.label and len(spec.caption) > 100, name

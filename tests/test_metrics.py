@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from batch_inefficiency.metrics import best_rates, method_name, summarise_task
+from batch_inefficiency.batch_sizes import method_name
+from batch_inefficiency.metrics import best_rates, summarise_task
 
 
 def make_run(hold: dict, test_offset: float = -0.05, status: dict | None = None):

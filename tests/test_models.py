@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from batch_inefficiency.engine_torch import accumulate_gradients
+from batch_inefficiency.engine.torch_path import accumulate_gradients
 from batch_inefficiency.models import (
     ACTIVATIONS,
     LOSSES,

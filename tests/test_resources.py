@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batch_inefficiency import engine
+from batch_inefficiency.engine import plan
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.resources import (
     CALIBRATION,
@@ -56,7 +56,7 @@ def test_runtime_grows_with_task_size_budgets_and_trials():
 def test_runtime_depends_on_the_batch_size_through_the_engine_path(monkeypatch):
     assert engine_path(LETTER, "1") == engine_path(LETTER, "10") == "fused"
     assert engine_path(LETTER, "100") == engine_path(LETTER, "full") == "torch"
-    monkeypatch.setattr(engine, "_triton_available", lambda: True)
+    monkeypatch.setattr(plan, "_triton_available", lambda: True)
     assert engine_path(LETTER, "1", device="cuda") == "triton"
     assert engine_path(LETTER, "1000", device="cuda") == "torch"
     online = train_runtime_minutes(workload(batch_size="1"))

@@ -130,7 +130,7 @@ def test_tables_agree_with_metrics_computed_from_the_records(tiny_run):
 def test_runs_record_provenance_and_progress(tiny_run):
     info = json.loads((tiny_run / "runs" / "wine" / "7" / "run.json").read_text())
     assert info["context"]["task"] == "wine" and info["context"]["batch_size"] == "7"
-    assert info["provenance"]["versions"]["torch"].startswith("2.13.0")
+    assert info["environment"]["versions"]["torch"].startswith("2.13.0")
     assert info["started"] <= info["finished"]
     assert (tiny_run / "benchmarks" / "train" / "wine" / "7.tsv").is_file()
     log = (tiny_run / "logs" / "train" / "wine" / "7.log").read_text()

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from batch_inefficiency import datasets
+from batch_inefficiency import batch_sizes, datasets
 from batch_inefficiency.errors import UserError
 
 
@@ -64,11 +64,11 @@ def _run(args: argparse.Namespace) -> int:
     from batch_inefficiency.data import prepare_trials
     from batch_inefficiency.engine import EngineSettings
     from batch_inefficiency.models import ModelSpec
-    from batch_inefficiency.runs import parse_batch_size, train_and_save
+    from batch_inefficiency.runs import train_and_save
 
     hidden = int(args.hidden) if args.hidden.isdigit() else args.hidden
     settings = EngineSettings(
-        batch_size=parse_batch_size(args.batch_size),
+        batch_size=batch_sizes.parse(args.batch_size),
         learning_rates=tuple(args.lr),
         epochs=tuple(args.epochs) if len(args.epochs) > 1 else args.epochs[0],
         base_seed=args.seed,
@@ -96,11 +96,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _batch_size(text: str) -> str:
-    if text != "full" and not (text.isdigit() and int(text) >= 1):
-        raise argparse.ArgumentTypeError(
-            f"batch size must be an integer >= 1 or 'full', got {text!r}"
-        )
-    return text
+    try:
+        return batch_sizes.text(text)
+    except batch_sizes.BatchSizeError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""Per-trial data preparation: split, scale, stack (DESIGN.md §2, §3).
+"""Per-trial data preparation: split, scale, stack (docs/design.md §2, §3).
 
 Trial t fixes a stratified 60/20/20 train / hold-out / test split; inputs are
 min-max scaled to [0, 1] with statistics from the training split only.

@@ -1,4 +1,4 @@
-"""The vendored data sets: manifest, verification and loading (DESIGN.md §3).
+"""The vendored data sets: manifest, verification and loading (docs/design.md §3).
 
 ``resources/datasets/manifest.csv`` lists every data set with its file and the
 SHA-256 of that file. A user adds a data set by dropping a CSV (header row,

@@ -1,4 +1,4 @@
-"""From per-epoch curves to the paper's measures (DESIGN.md §2, §6; issue 4).
+"""From per-epoch curves to the paper's measures (docs/design.md §2, §6; issue 4).
 
 For each task, method (batch size) and learning rate:
 
@@ -26,21 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ONLINE = "1"
-FULL = "full"
+from batch_inefficiency.batch_sizes import ONLINE, sort_key
+
 KEYS = ["batch_size", "lr"]
-
-
-def method_name(batch_size: str) -> str:
-    """``online`` for batch size 1, ``batch`` for the full training set, else ``batch_<size>``."""
-    if batch_size == ONLINE:
-        return "online"
-    return "batch" if batch_size == FULL else f"batch_{batch_size}"
-
-
-def batch_order(batch_sizes: pd.Series) -> pd.Series:
-    """Sort key for batch sizes: numeric ascending, ``full`` last."""
-    return batch_sizes.map(lambda b: np.inf if b == FULL else float(b))
 
 
 def filled_matrix(group: pd.DataFrame, value: str, last_epoch: int) -> pd.DataFrame:
@@ -128,7 +116,7 @@ def best_rates(rates: pd.DataFrame) -> pd.DataFrame:
         ["max_hold_acc", "epochs_needed", "lr"], ascending=[False, True, False], kind="stable"
     )
     best = ranked.groupby("batch_size", sort=False).head(1)
-    return best.sort_values("batch_size", key=batch_order).reset_index(drop=True)
+    return best.sort_values("batch_size", key=sort_key).reset_index(drop=True)
 
 
 def speedups(best: pd.DataFrame) -> pd.Series:
@@ -159,7 +147,7 @@ def summarise_task(
     rates["best"] = rates.set_index(KEYS).index.isin(best.set_index(KEYS).index)
     rates["speedup_vs_online"] = rates["batch_size"].map(speedups(best)).where(rates["best"])
     rates = rates.sort_values(
-        ["batch_size", "lr"], key=lambda c: batch_order(c) if c.name == "batch_size" else -c
+        ["batch_size", "lr"], key=lambda c: sort_key(c) if c.name == "batch_size" else -c
     )
     return rates.reset_index(drop=True), per_trial
 

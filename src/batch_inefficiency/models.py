@@ -1,6 +1,6 @@
 """The one-hidden-layer MLP of the replication: spec, variants and initial weights.
 
-DESIGN.md §2 (our defaults for what the paper leaves open): one hidden layer of
+docs/design.md §2 (our defaults for what the paper leaves open): one hidden layer of
 sigmoid units; one sigmoid output per class with 0/1 targets and squared error
 (per-instance loss ½ Σ_k (o_k - t_k)²), or softmax outputs with cross-entropy;
 weights and biases uniform in ±0.1, or ±1/√fan_in; hidden units a documented

@@ -1,4 +1,8 @@
-"""What a run was computed with: versions, git commit, machine, times (DESIGN.md §7)."""
+"""What a run was computed with: versions, git commit, machine (docs/design.md §7).
+
+Captured once per training call, in run.json's ``environment`` (engine/records.py);
+the report reads it from there to name the machines that trained.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-LIBRARIES = ("batch-inefficiency", "torch", "numpy", "numba", "scipy", "pandas", "snakemake")
+LIBRARIES = (
+    "batch-inefficiency", "torch", "numpy", "numba", "triton", "scipy", "pandas", "snakemake",
+)  # fmt: skip
 
 
 def now() -> str:

@@ -1,4 +1,4 @@
-"""The paper-style report: one self-contained HTML file written from the results (DESIGN.md §7).
+"""The paper-style report: one self-contained HTML file from the results (docs/design.md §7).
 
 Every number comes from the pipeline's tables and run records; methods are
 filled in from the resolved config; figures are embedded as PNG data. The
@@ -23,19 +23,10 @@ from markupsafe import Markup
 
 from batch_inefficiency import __version__
 from batch_inefficiency.errors import UserError
+from batch_inefficiency.figures.spec import FIGURES
 from batch_inefficiency.provenance import git_commit, library_versions, machine, now
 from batch_inefficiency.verdicts import __doc__ as VERDICT_RULES
 
-FIGURES = {
-    "large_task_curves": "Hold-out accuracy against epochs on the large task",
-    "large_task_grid": "Batch size x learning rate on the large task",
-    "speedup_vs_size": "Speed-up of on-line over batch against training-set size",
-    "accuracy_online_vs_batch": "Test accuracy of on-line and batch training per task",
-    "epochs_to_target_vs_batch_size": "Epochs and weight updates to the target against batch size",
-    "best_rate_vs_batch_size": "Best learning rate against batch size",
-    "critical_difference": "Critical-difference diagram of batch sizes",
-    "error_surface_illustration": "Why on-line training can use larger steps",
-}
 TABLES = {
     "claims": "The paper's claims and our verdicts",
     "tasks": "Per-task results",
@@ -107,9 +98,9 @@ def embed_png(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
 
-def caption_text(path: Path) -> str:
-    """A figure caption (.rst) as one paragraph of plain text."""
-    return html.escape(" ".join(Path(path).read_text().split()))
+def caption_text(caption: str) -> str:
+    """A figure caption (reStructuredText) as one paragraph of escaped plain text."""
+    return html.escape(" ".join(caption.split()))
 
 
 def run_summary(run_files: list[Path]) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -153,7 +144,6 @@ def build_report(
     config: Mapping,
     tables: Mapping[str, Path],
     figures: Mapping[str, Path],
-    captions: Mapping[str, Path],
     run_files: list[Path],
     quick: bool,
     command: str,
@@ -161,8 +151,8 @@ def build_report(
 ) -> str:
     """Render the report to ``out`` and return the HTML.
 
-    ``tables``: claims, tasks, large_task_grid, tests (CSV paths); ``figures`` and
-    ``captions``: PNG and caption paths by figure name (FIGURES).
+    ``tables``: claims, tasks, large_task_grid, tests (CSV paths); ``figures``: PNG
+    paths by figure name (titles and captions from the figure specification, FIGURES).
     """
     frames = {name: pd.read_csv(tables[name]) for name in TABLES}
     runs, environment = run_summary(run_files)
@@ -185,8 +175,8 @@ def build_report(
         verdict_rules=VERDICT_RULES.split("\n\n", 1)[1].strip(),
         tables={n: (t, Markup(table_html(frames[n]))) for n, t in TABLES.items()},
         figures=[
-            (title, embed_png(figures[name]), caption_text(captions[name]))
-            for name, title in FIGURES.items()
+            (spec.title, embed_png(figures[name]), caption_text(spec.caption))
+            for name, spec in FIGURES.items()
         ],
         runs=Markup(table_html(runs)),
         total_hours=runs["seconds"].sum() / 3600,

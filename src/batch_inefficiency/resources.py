@@ -1,6 +1,6 @@
 """What a training job asks a cluster scheduler for: wall-clock time and memory.
 
-The ``train`` rule (workflow/rules/train.smk) requests ``runtime`` and ``mem_mb``
+The ``train`` rule (workflow/rules/runs.smk) requests ``runtime`` and ``mem_mb``
 from these estimates, so a SLURM job's limits follow its workload (task size,
 batch size, budgets, replicas) instead of one constant for every job.
 
@@ -64,6 +64,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from batch_inefficiency import batch_sizes
 from batch_inefficiency.datasets import load_dataset, manifest_entry
 from batch_inefficiency.engine import choose_path
 from batch_inefficiency.errors import UserError
@@ -143,19 +144,9 @@ class TaskShape:
         return (self.n_inputs + 1) * self.n_hidden + (self.n_hidden + 1) * self.n_classes
 
 
-def _batch_rows(batch_size: int | str, n_train: int) -> int:
-    """Rows per update: ``'full'`` is the whole training split."""
-    if batch_size == "full":
-        return n_train
-    rows = int(batch_size)
-    if rows < 1:
-        raise UserError(f"batch size must be >= 1 or 'full', got {batch_size!r}")
-    return min(rows, n_train)
-
-
 def engine_path(shape: TaskShape, batch_size: int | str, device: Device = "cpu") -> str:
     """The engine's ``path: auto`` choice (engine.choose_path) for this job."""
-    rows = _batch_rows(batch_size, shape.n_train)
+    rows = batch_sizes.rows(batch_size, shape.n_train)
     return choose_path(device, rows, (shape.n_inputs, shape.n_hidden, shape.n_classes))
 
 
@@ -174,7 +165,7 @@ class Workload:
             raise UserError(
                 f"need budgets >= 1 and trials >= 1, got {list(self.budgets)} and {self.trials}"
             )
-        _batch_rows(self.batch_size, self.shape.n_train)  # refuses a bad batch size
+        batch_sizes.rows(self.batch_size, self.shape.n_train)  # refuses a bad batch size
 
 
 def epoch_seconds(
@@ -183,7 +174,7 @@ def epoch_seconds(
     """Seconds of one training epoch with ``replicas`` replicas active, on one thread."""
     cost = COSTS["torch" if device == "cuda" else engine_path(shape, batch_size, device)]
     step = CUDA_STEP_SECONDS if device == "cuda" else cost.step
-    steps = math.ceil(shape.n_train / _batch_rows(batch_size, shape.n_train))
+    steps = batch_sizes.steps_per_epoch(batch_sizes.rows(batch_size, shape.n_train), shape.n_train)
     per_replica = shape.n_train * (cost.row + cost.weight * shape.n_weights)
     return cost.epoch + steps * step + replicas * per_replica
 

@@ -21,10 +21,11 @@ from typing import Any, TextIO
 import pandas as pd
 from tqdm import tqdm
 
+from batch_inefficiency import batch_sizes
 from batch_inefficiency.data import TrialData, load_trial_data
 from batch_inefficiency.engine import EngineSettings, RunResult, train
 from batch_inefficiency.errors import UserError
-from batch_inefficiency.provenance import now, provenance
+from batch_inefficiency.provenance import now
 
 RUN_FILES = (
     "run.json",
@@ -34,11 +35,6 @@ RUN_FILES = (
     "curves.csv.gz",
     "replicas.csv",
 )
-
-
-def parse_batch_size(text: str | int) -> int | str:
-    """``'full'`` stays as is; anything else becomes an int (the engine checks its range)."""
-    return "full" if text == "full" else int(text)
 
 
 def check_training(training: Mapping[str, Any]) -> None:
@@ -57,7 +53,7 @@ def engine_settings(
     """Engine settings for one batch size from the config's ``training`` section."""
     return EngineSettings.from_dict(
         {
-            "batch_size": parse_batch_size(batch_size),
+            "batch_size": batch_sizes.parse(batch_size),
             "learning_rates": training["learning_rates"],
             "epochs": training["epochs"],
             "base_seed": seed,
@@ -126,7 +122,8 @@ def train_and_save(
 ) -> RunResult:
     """Train, then write every file of the run into ``out_dir`` (created, or overwritten).
 
-    ``context`` (task, command, ...) is stored in run.json with provenance and times.
+    ``context`` (task, command, ...) and the start and end times are stored in run.json
+    (beside the engine's ``environment``: versions, machine, git commit).
     A tqdm bar on ``stream`` (default: the current ``sys.stderr``) shows epochs and time left.
     """
     started = now()
@@ -138,7 +135,6 @@ def train_and_save(
     result.info.update(
         {
             "context": dict(context),
-            "provenance": provenance(),
             "started": started,
             "finished": now(),
         }

@@ -1,6 +1,6 @@
 """Seeds for every random choice, derived from (base seed, trial, purpose).
 
-DESIGN.md §2: trial t fixes the split, the initial weights and the presentation
+docs/design.md §2: trial t fixes the split, the initial weights and the presentation
 order; every method and learning rate of a task shares them, so comparisons are
 paired. Each purpose gets its own independent stream (numpy ``SeedSequence``
 spawn keys), so adding a learning rate, a batch size or a task never changes

@@ -1,4 +1,4 @@
-"""The statistics behind each claim of the paper (DESIGN.md §1 and §6).
+"""The statistics behind each claim of the paper (docs/design.md §1 and §6).
 
 Every test comes from scipy.stats, statsmodels or scikit-posthocs; this module
 only chooses the inputs, collects the results in one table (one row per test)
@@ -25,7 +25,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_paired
 
-from batch_inefficiency.metrics import FULL, ONLINE, batch_order
+from batch_inefficiency.batch_sizes import FULL, ONLINE, positions, sort_key
 
 MIN_TASKS = 5  # fewer paired tasks than this: an across-task test is not computable
 MIN_TRIALS = 3  # fewer paired trials: a within-task test is not computable
@@ -255,7 +255,7 @@ def c3_accuracy(tasks: pd.DataFrame, per_task, margin: float) -> list[TestResult
     return [across, tost, *within_task_tests("C3", per_task, "test_acc_at_needed", "two-sided")]
 
 
-def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+def nemenyi_critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
     """Nemenyi critical difference of average ranks: q_alpha * sqrt(k (k+1) / (6 n))."""
     q = sps.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
     return float(q * np.sqrt(k * (k + 1) / (6 * n)))
@@ -263,7 +263,7 @@ def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
 
 def batch_matrix(rates: pd.DataFrame, trials: pd.DataFrame, column: str) -> pd.DataFrame:
     """``[trial, batch size]`` values of ``column`` at each batch size's best rate."""
-    best = rates[rates["best"]].sort_values("batch_size", key=batch_order)
+    best = rates[rates["best"]].sort_values("batch_size", key=sort_key)
     columns = {}
     for batch_size, lr in zip(best["batch_size"], best["lr"], strict=True):
         mine = trials[(trials["batch_size"] == batch_size) & np.isclose(trials["lr"], lr)]
@@ -294,7 +294,7 @@ def c4_batch_size(
             results.append(not_computable("C4", name, "all batch sizes tied in every trial", n))
             continue
         friedman = sps.friedmanchisquare(*matrix.T.to_numpy())
-        cd = critical_difference(k, n)
+        cd = nemenyi_critical_difference(k, n)
         results.append(
             TestResult(
                 "C4",
@@ -332,7 +332,7 @@ def c4_batch_size(
                 )
             )
     best = rates[rates["best"]]
-    sizes = best["batch_size"].map(lambda b: n_train if b == FULL else int(b)).astype(float)
+    sizes = positions(best["batch_size"], n_train)
     name = "large task: OLS slope of log best rate on log batch size"
     if len(best) < 3 or best["lr"].nunique() == 1:
         results.append(
@@ -370,7 +370,7 @@ def all_tests(
     margin: float,
     seed: int,
 ) -> tuple[list[TestResult], pd.DataFrame]:
-    """Every test of DESIGN.md §6, and the critical-difference data of the large task."""
+    """Every test of docs/design.md §6, and the critical-difference data of the large task."""
     results = [
         *c1_speed(tasks_table, per_task, seed),
         *c2_size(tasks_table),

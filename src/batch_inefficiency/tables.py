@@ -1,4 +1,4 @@
-"""The paper-style tables (DESIGN.md §7): per-task table and the large task's grid.
+"""The paper-style tables (docs/design.md §7): per-task table and the large task's grid.
 
 Each table is written as CSV (full precision, for re-use) and Markdown (rounded,
 for reading).
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from batch_inefficiency.batch_sizes import FULL, ONLINE, method_name
 from batch_inefficiency.data import load_trial_data
-from batch_inefficiency.metrics import FULL, ONLINE, method_name
 
 GRID_COLUMNS = [
     "batch_size",
@@ -59,7 +59,7 @@ def tasks_table(per_task: dict[str, tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["train_size", "task"]).reset_index(drop=True)
 
 
-def large_task_grid(rates: pd.DataFrame) -> pd.DataFrame:
+def grid_table(rates: pd.DataFrame) -> pd.DataFrame:
     """Batch size x rate grid of the large task."""
     return rates[GRID_COLUMNS].reset_index(drop=True)
 
@@ -99,7 +99,7 @@ def write_tables(
     table = tasks_table(per_task)
     write_table(table, out["tasks"], out["tasks_md"], out["tasks_tex"])
     grid = (
-        large_task_grid(per_task[large_task][1])
+        grid_table(per_task[large_task][1])
         if large_task in per_task
         else pd.DataFrame(columns=GRID_COLUMNS)
     )

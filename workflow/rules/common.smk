@@ -6,7 +6,8 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from batch_inefficiency.report import FIGURES, pdf_unavailable
+from batch_inefficiency.figures.spec import FIGURES
+from batch_inefficiency.report import pdf_unavailable
 from batch_inefficiency.resources import (
     Workload,
     scheduler_hint,
@@ -29,7 +30,7 @@ LARGE = large_tasks(SHEET, config["datasets"]["suite"])
 LARGE_TASK = LARGE[0] if LARGE else None
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
-# report.pdf is a final output only where WeasyPrint can print (DESIGN.md §7: "PDF where
+# report.pdf is a final output only where WeasyPrint can print (docs/design.md §7: "PDF where
 # the tools allow"); otherwise say so once and write the HTML report alone.
 PDF_UNAVAILABLE = pdf_unavailable()
 if PDF_UNAVAILABLE is not None:
@@ -39,6 +40,7 @@ if PDF_UNAVAILABLE is not None:
 wildcard_constraints:
     task="|".join(re.escape(t) for t in TASKS),
     batch="[1-9][0-9]*|full",
+    figure="|".join(FIGURES),
 
 
 def results(*parts):
@@ -84,9 +86,45 @@ def all_run_records(wildcards):
     ]
 
 
-def figure_caption(name):
-    """The caption file of a figure."""
-    return f"workflow/report/{name}.rst"
+def figure_input_files():
+    """Files of each table a figure may read (the ``inputs`` of figures.spec.FIGURES)."""
+    large = LARGE_TASK or []
+    return {
+        "curves": expand(
+            rules.train.output.curves, task=large, batch=batch_sizes(LARGE_TASK)
+        ),
+        "rates": expand(rules.summarise_task.output.rates, task=large),
+        "trials": expand(rules.summarise_task.output.trials, task=large),
+        "tasks": rules.make_tables.output.tasks,
+        "grid": rules.make_tables.output.grid,
+        "cd": rules.run_statistics.output.critical_difference,
+    }
+
+
+def figure_inputs(wildcards):
+    """Input function of the plot rule: the figure's inputs, by name."""
+    files = figure_input_files()
+    return {name: files[name] for name in FIGURES[wildcards.figure].inputs}
+
+
+def figure_options(wildcards):
+    """The figure's options (keyword arguments besides its tables)."""
+    values = {"task": LARGE_TASK, "alpha": config["statistics"]["alpha"]}
+    return {name: values[name] for name in FIGURES[wildcards.figure].options}
+
+
+def figure_caption(wildcards):
+    """The figure's caption (rendered by workflow/report/figure.rst)."""
+    return FIGURES[wildcards.figure].caption
+
+
+def figure_labels(file_format):
+    """Snakemake-report labels of a figure file: its label and the format."""
+
+    def labels(wildcards):
+        return {"figure": FIGURES[wildcards.figure].label, "format": file_format}
+
+    return labels
 
 
 def final_outputs():

@@ -5,8 +5,7 @@ rule write_report:
         tests=rules.run_statistics.output.tests,
         tasks=rules.make_tables.output.tasks,
         large_task_grid=rules.make_tables.output.grid,
-        figures=expand(results("figures", "{name}.png"), name=FIGURES),
-        captions=[figure_caption(name) for name in FIGURES],
+        figures=expand(rules.plot_figure.output.png, figure=FIGURES),
         runs=all_run_records,
     output:
         html=report(
@@ -22,7 +21,7 @@ rule write_report:
         config=config,
         quick=config["quick"],
         command=COMMAND,
-        figures=FIGURES,
+        figures=list(FIGURES),
     script:
         "../scripts/write_report.py"
 

@@ -4,12 +4,11 @@ import sys
 from batch_inefficiency.figures import make_figure
 
 sys.stderr = open(snakemake.log[0], "w")
-params = dict(snakemake.params.items())
 make_figure(
-    params.pop("figure"),
+    snakemake.wildcards.figure,
     inputs=dict(snakemake.input.items()),
     pdf=snakemake.output.pdf,
     png=snakemake.output.png,
-    **params,
+    **snakemake.params.options,
 )
 print(f"wrote {snakemake.output.pdf} and {snakemake.output.png}", file=sys.stderr)

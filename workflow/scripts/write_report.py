@@ -4,12 +4,10 @@ import sys
 from batch_inefficiency.report import build_report
 
 sys.stderr = open(snakemake.log[0], "w")
-names = snakemake.params.figures
 build_report(
     config=snakemake.params.config,
     tables={k: snakemake.input[k] for k in ("claims", "tasks", "large_task_grid", "tests")},
-    figures=dict(zip(names, snakemake.input.figures)),
-    captions=dict(zip(names, snakemake.input.captions)),
+    figures=dict(zip(snakemake.params.figures, snakemake.input.figures)),
     run_files=snakemake.input.runs,
     quick=snakemake.params.quick,
     command=snakemake.params.command,

@@ -1,11 +1,11 @@
 """Fused CUDA path for small batch sizes: one Triton program per replica streams an epoch.
 
-DESIGN.md §5 and §8: on a GPU, on-line training through eager torch is bound by
+docs/design.md §5 and §8: on a GPU, on-line training through eager torch is bound by
 kernel launches (about ten per update, each a few microseconds, for a few
 hundred FLOPs of work). Here one kernel launch trains every replica for a whole
 epoch: program ``r`` keeps replica ``r``'s weights in registers and loops over
 its samples in order, so an update costs no launch and no trip to global
-memory. It is the GPU twin of engine_fused.py (same update, same order of
+memory. It is the GPU twin of fused_path.py (same update, same order of
 reads and writes): deltas are scaled by -η (or -η/|B| with ``reduction: mean``)
 and added into the weights on-line, or accumulated and added at the end of each
 batch.
@@ -27,8 +27,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .engine_fused import ACTIVATION_CODES, LOSS_CODES
-from .engine_torch import Problem, Replicas, step_scales
+from .contract import ACTIVATION_CODES, LOSS_CODES, Problem, Replicas, step_scales
 
 # Padded weights per replica (d x h + h x k) kept in one program's registers.
 MAX_TILE = 16_384

@@ -1,5 +1,5 @@
 rule run_statistics:
-    """Every test of the four claims, and a verdict per claim (DESIGN.md section 6)."""
+    """Every test of the four claims, and a verdict per claim (docs/design.md §6)."""
     input:
         tasks=rules.make_tables.output.tasks,
         rates=expand(rules.summarise_task.output.rates, task=TASKS),

@@ -1,6 +1,6 @@
 """Fused CPU path for small batch sizes: one numba kernel trains every replica for an epoch.
 
-DESIGN.md §5 and §8: on-line training is the cost centre (millions of
+docs/design.md §5 and §8: on-line training is the cost centre (millions of
 sequential tiny updates), where eager torch is dominated by per-call overhead.
 Here each replica's weights stay hot in L1 while one thread streams its samples
 through a hand-written forward/backward; ``prange`` spreads the replicas over
@@ -16,10 +16,10 @@ the threads. The tricks of §8 that keep numba fast are deliberate:
   contraction, reciprocal, signed zeros), so reductions vectorise and the
   float64 oracle test still holds to 1e-9.
 
-The update is the same as the torch path's (engine_torch.py): deltas are
+The update is the same as the torch path's (torch_path.py): deltas are
 scaled by -η (or -η/|B| with ``reduction: mean``) and added into the weights
 for batch size 1, or accumulated over the batch and added at its end. The
-activation and loss are chosen by the codes below, which mirror
+activation and loss are chosen by contract.ACTIVATION_CODES / LOSS_CODES, which mirror
 ``models.ACTIVATIONS`` / ``models.LOSSES``.
 """
 
@@ -30,10 +30,7 @@ import numpy as np
 import torch
 from numba import njit, prange
 
-from .engine_torch import Problem, Replicas, step_scales
-
-ACTIVATION_CODES: dict[str, int] = {"sigmoid": 0, "tanh": 1, "relu": 2}
-LOSS_CODES: dict[str, int] = {"squared_error": 0, "cross_entropy": 1}
+from .contract import ACTIVATION_CODES, LOSS_CODES, Problem, Replicas, step_scales
 
 _FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 

@@ -1,0 +1,261 @@
+"""The epoch loop: train every replica of a call, score it, stop it, record it.
+
+:func:`train` runs R = n_rates x n_trials replicas of one task at one batch size
+(the engine's package docstring states the update rule). Each epoch, the path's
+trainer updates the active replicas in place (paths.py), the evaluator scores
+them (evaluation.py), the stopper retires those that are done (stopping.py), and
+the curves are filled in. :func:`recompute` trains a saved run again from its
+audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numba
+import numpy as np
+import torch
+
+from batch_inefficiency import batch_sizes
+from batch_inefficiency.data import TrialData
+from batch_inefficiency.models import Weights, from_tensors, initial_weights, to_tensors
+from batch_inefficiency.seeds import epoch_permutation
+
+from .contract import Problem, Replicas, Trainer
+from .evaluation import Evaluator
+from .fused_path import set_threads
+from .paths import PATHS
+from .plan import Plan, resolve
+from .records import Records, RunResult, load_weights, run_info
+from .settings import EngineConfigError, EngineSettings, fail
+from .stopping import Stopper
+
+
+@dataclass(frozen=True)
+class EpochProgress:
+    """What a progress callback receives after every epoch."""
+
+    epoch: int
+    max_epochs: int
+    active: int  # replicas still training
+    seconds: float  # since the start of training
+
+
+class ProgressBar(Protocol):
+    """Anything with tqdm's ``update``: advanced by one per epoch."""
+
+    def update(self, n: int = 1) -> Any: ...
+
+
+Progress = Callable[[EpochProgress], Any] | ProgressBar
+
+
+def train(data: TrialData, settings: EngineSettings, progress: Progress | None = None) -> RunResult:
+    """Train every learning rate x trial of ``data`` at one batch size.
+
+    ``progress`` is called with an :class:`EpochProgress` after every epoch, or,
+    if it has an ``update`` method (a tqdm bar with ``total=settings.max_epochs``),
+    advanced by one. Raises :class:`EngineConfigError` before any work on bad input.
+    """
+    return _run(data, settings, None, progress)
+
+
+def recompute(
+    run_dir: str | Path,
+    data: TrialData,
+    *,
+    path: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Train a saved run again from its audit trail (settings and initial weights).
+
+    ``path`` overrides the saved path (e.g. to cross-check fused against torch).
+    ``data`` must hold the run's trials, prepared as for the original run.
+    """
+    run = Path(run_dir)
+    info = json.loads((run / "run.json").read_text())
+    settings = EngineSettings.from_dict(info["settings"])
+    if path is not None:
+        settings = replace(settings, path=path)
+    if list(data.trials) != info["resolved"]["trials"]:
+        raise EngineConfigError(
+            f"data trials {list(data.trials)} differ from the run's {info['resolved']['trials']}"
+        )
+    return _run(data, settings, load_weights(run / "audit.npz"), progress)
+
+
+@contextmanager
+def _runtime(settings: EngineSettings) -> Iterator[dict[str, Any]]:
+    """Set thread counts and matmul precision for the call, restore them after; yield them."""
+    saved = (
+        torch.get_num_threads(),
+        numba.get_num_threads(),
+        torch.get_float32_matmul_precision(),
+        torch.backends.cuda.matmul.allow_tf32,
+    )
+    try:
+        torch.set_num_threads(settings.threads)
+        numba_threads = set_threads(settings.threads)
+        torch.set_float32_matmul_precision(settings.matmul_precision)
+        torch.backends.cuda.matmul.allow_tf32 = settings.matmul_precision != "highest"
+        yield {
+            "threads_torch": torch.get_num_threads(),
+            "threads_numba": numba_threads,
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        }
+    finally:
+        torch.set_num_threads(saved[0])
+        numba.set_num_threads(saved[1])
+        torch.set_float32_matmul_precision(saved[2])
+        torch.backends.cuda.matmul.allow_tf32 = saved[3]
+
+
+def _numba_threading_layer() -> str:
+    """The threading layer numba's parallel kernels ran on ("unused" before any ran)."""
+    try:
+        return numba.threading_layer()
+    except ValueError:
+        return "unused"
+
+
+def _notify(progress: Progress | None, state: EpochProgress) -> None:
+    if progress is None:
+        return
+    update = getattr(progress, "update", None)
+    if update is not None:
+        update(1)
+    else:
+        progress(state)
+
+
+def _orders(
+    base_seed: int, trials: np.ndarray, trial_index: np.ndarray, epoch: int, n: int
+) -> np.ndarray:
+    """[T, n] presentation orders of ``epoch`` (0-based) for the trial rows in use (others 0)."""
+    orders = np.zeros((len(trials), n), dtype=np.int64)
+    for t in np.unique(trial_index):
+        orders[t] = epoch_permutation(base_seed, int(trials[t]), epoch, n)
+    return orders
+
+
+@dataclass
+class _Call:
+    """One call's fixed parts: plan, replica layout, trainer, evaluator, stopper."""
+
+    settings: EngineSettings
+    plan: Plan
+    trials: np.ndarray  # [T] trial numbers
+    rate_index: np.ndarray  # [R]
+    trial_index: np.ndarray  # [R]
+    lr: np.ndarray  # [R]
+    budget: np.ndarray  # [R]
+    trainer: Trainer
+    evaluate: Evaluator
+    stopper: Stopper
+
+
+def _initial(data: TrialData, call: _Call, given: Weights | None) -> Weights:
+    """The replicas' initial weights: drawn from the seeds, or checked against the plan."""
+    n_inputs, settings = data.x_train.shape[2], call.settings
+    if given is None:
+        trials = call.trials[call.trial_index]
+        return initial_weights(settings.model, n_inputs, data.n_classes, settings.base_seed, trials)
+    expected = (len(call.trial_index), n_inputs, call.plan.hidden)
+    if given.w1.shape != expected:
+        fail(f"initial weights have shape {given.w1.shape}, expected {expected}")
+    return given
+
+
+def _set_up(data: TrialData, settings: EngineSettings, plan: Plan) -> _Call:
+    """Replica layout (rate-major), the path's trainer, the evaluator and the stopper."""
+    n_rates, n_trials = len(settings.learning_rates), len(data.trials)
+    rate_index = np.repeat(np.arange(n_rates), n_trials)  # [R]
+    budget = np.asarray(settings.budgets, dtype=np.int64)[rate_index]
+    problem = Problem(
+        data.x_train, data.y_train, data.n_classes, settings.model, plan.batch_rows,
+        settings.reduction, plan.dtype, plan.device, plan.chunk_rows,
+    )  # fmt: skip
+    splits = ((data.x_train, data.y_train), (data.x_hold, data.y_hold), (data.x_test, data.y_test))
+    return _Call(
+        settings=settings,
+        plan=plan,
+        trials=np.asarray(data.trials, dtype=np.int64),
+        rate_index=rate_index,
+        trial_index=np.tile(np.arange(n_trials), n_rates),
+        lr=np.asarray(settings.learning_rates, dtype=np.float64)[rate_index],
+        budget=budget,
+        trainer=PATHS[plan.path](problem),
+        evaluate=Evaluator(
+            splits, data.n_classes, settings.model, plan.dtype, plan.device, plan.chunk_rows
+        ),
+        stopper=Stopper(settings, rate_index, budget),
+    )
+
+
+def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | None):
+    """Run the epochs; return the curves, epochs run, final weights and training seconds."""
+    n_rep, n_cols = len(call.lr), call.settings.max_epochs + 1
+    steps = batch_sizes.steps_per_epoch(call.plan.batch_rows, n_train)
+    final = [p.clone() for p in active.params]  # each replica's weights when it stopped
+    curves = {name: np.full((n_rep, n_cols), np.nan) for name in Records.CURVES}
+    epochs_run = np.zeros(n_rep, dtype=np.int64)
+    start = time.perf_counter()
+    for epoch in range(n_cols):
+        if epoch:
+            seed = call.settings.base_seed
+            orders = _orders(seed, call.trials, active.trial_index, epoch - 1, n_train)
+            call.trainer.train_epoch(active, orders)
+        scores = call.evaluate(active)
+        seconds = time.perf_counter() - start
+        ids = active.ids
+        for name in ("train_loss", "train_acc", "hold_acc", "test_acc"):
+            curves[name][ids, epoch] = getattr(scores, name)
+        curves["seconds"][ids, epoch] = seconds
+        curves["updates"][ids, epoch] = epoch * steps
+        epochs_run[ids] = epoch
+        done = call.stopper(epoch, active, scores)
+        if done.any():
+            index = torch.from_numpy(np.flatnonzero(done)).to(call.plan.device)
+            for kept, p in zip(final, active.params, strict=True):
+                kept[ids[done]] = p.index_select(0, index)
+            active = active.keep(~done)
+        if epoch:
+            _notify(progress, EpochProgress(epoch, n_cols - 1, len(active.ids), seconds))
+        if not len(active.ids):
+            break
+    return curves, epochs_run, final, seconds
+
+
+def _run(
+    data: TrialData, settings: EngineSettings, given: Weights | None, progress: Progress | None
+) -> RunResult:
+    """The body of :func:`train` and :func:`recompute`."""
+    plan = resolve(settings, data)
+    with _runtime(settings) as runtime:
+        setup_start = time.perf_counter()
+        call = _set_up(data, settings, plan)
+        initial = _initial(data, call, given)
+        params = to_tensors(initial, plan.dtype, plan.device)
+        replicas = Replicas(*params, call.lr, call.trial_index, np.arange(len(call.lr)))
+        setup_seconds = time.perf_counter() - setup_start
+        n_train = data.x_train.shape[1]
+        curves, epochs_run, final, seconds = _epochs(call, replicas, n_train, progress)
+    timing = {"setup_seconds": setup_seconds, "train_seconds": seconds}
+    runtime["numba_threading_layer"] = _numba_threading_layer()
+    records = Records(
+        lr=call.lr,
+        trial=call.trials[call.trial_index],
+        budget=call.budget,
+        status=call.stopper.status,
+        epochs_run=epochs_run,
+        **curves,
+    )
+    info = run_info(settings, plan, data, runtime, timing)
+    return RunResult(info, records, initial, from_tensors(*final))

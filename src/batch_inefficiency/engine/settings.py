@@ -1,0 +1,158 @@
+"""Engine settings: what fixes one training call besides the data, and their validation.
+
+:class:`EngineSettings` is what a config or the CLI gives; :func:`check_settings`
+refuses anything the engine cannot run with, naming the value, before any work
+(:class:`EngineConfigError`, a user error). Resolving the settings against the
+data and the machine (device, path, batch rows) is plan.py's job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, NoReturn
+
+import numpy as np
+import torch
+
+from batch_inefficiency import batch_sizes
+from batch_inefficiency.errors import UserError
+from batch_inefficiency.models import ACTIVATIONS, HIDDEN_RULES, INITS, LOSSES, ModelSpec
+
+from .paths import PATHS
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DEVICES = ("auto", "cpu", "cuda")
+MATMUL_PRECISIONS = ("highest", "high", "medium")
+REDUCTIONS = ("sum", "mean")
+
+
+class EngineConfigError(UserError, ValueError):
+    """A setting or input the engine cannot run with; the message names the value."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything that fixes one training call (besides the data).
+
+    ``epochs`` is the epoch budget of each learning rate (one int: the same for
+    all). ``chunk_rows`` None picks :data:`CHUNK_ROWS` for the device.
+    """
+
+    batch_size: int | Literal["full"]
+    learning_rates: tuple[float, ...]
+    epochs: tuple[int, ...] | int
+    base_seed: int = 2003
+    model: ModelSpec = field(default_factory=ModelSpec)
+    reduction: Literal["sum", "mean"] = "sum"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["float32", "float64"] = "float32"
+    matmul_precision: Literal["highest", "high", "medium"] = "highest"
+    path: Literal["auto", "torch", "fused", "triton"] = "auto"
+    patience: int | None = None
+    divergence_factor: float = 1e3
+    threads: int = 1
+    chunk_rows: int | None = None
+
+    @property
+    def budgets(self) -> tuple[int, ...]:
+        """The epoch budget of each learning rate."""
+        if isinstance(self.epochs, int):
+            return (self.epochs,) * len(self.learning_rates)
+        return tuple(self.epochs)
+
+    @property
+    def max_epochs(self) -> int:
+        """The largest budget: the length of the records' epoch axis minus one."""
+        return max(self.budgets, default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (tuples as lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any]) -> EngineSettings:
+        """Settings from a config mapping (e.g. YAML or ``to_dict``); unknown keys raise."""
+        known = {f.name for f in fields(cls)}
+        model_known = {f.name for f in fields(ModelSpec)}
+        model = dict(mapping.get("model") or {})
+        unknown = sorted(set(mapping) - known) + sorted(
+            f"model.{k}" for k in set(model) - model_known
+        )
+        if unknown:
+            raise EngineConfigError(f"unknown engine setting(s): {', '.join(unknown)}")
+        values = dict(mapping)
+        values["model"] = ModelSpec(**model)
+        values["learning_rates"] = tuple(values.get("learning_rates", ()))
+        if not isinstance(values.get("epochs"), int):
+            values["epochs"] = tuple(values.get("epochs", ()))
+        return cls(**values)
+
+
+
+def fail(message: str) -> NoReturn:
+    """Raise :class:`EngineConfigError` with ``message``."""
+    raise EngineConfigError(message)
+
+
+def _check_name(kind: str, value: object, allowed) -> None:
+    if value not in allowed:
+        fail(f"unknown {kind} {value!r} (expected one of: {', '.join(map(str, allowed))})")
+
+
+def is_int(value: object) -> bool:
+    """An integer that is not a bool (numpy integers included)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def _check_optional_int(name: str, value: object) -> None:
+    if value is not None and (not is_int(value) or value < 1):
+        fail(f"{name} must be None or an integer >= 1, got {value!r}")
+
+
+def _check_model(m: ModelSpec) -> None:
+    _check_name("activation", m.activation, tuple(ACTIVATIONS))
+    _check_name("loss", m.loss, tuple(LOSSES))
+    _check_name("init", m.init, tuple(INITS))
+    if not _positive_number(m.init_scale):
+        fail(f"init_scale must be a finite number > 0, got {m.init_scale!r}")
+    if not (is_int(m.hidden) and m.hidden >= 1):
+        _check_name("hidden rule", m.hidden, tuple(HIDDEN_RULES))
+
+
+def check_settings(s: EngineSettings, n_train: int) -> None:
+    """Refuse settings the engine cannot run with on ``n_train`` training rows."""
+    if not s.learning_rates:
+        fail("learning_rates is empty")
+    for lr in s.learning_rates:
+        if not _positive_number(lr):
+            fail(f"learning rate must be a finite number > 0, got {lr!r}")
+    if len(s.budgets) != len(s.learning_rates):
+        fail(f"epochs {s.epochs!r} needs one budget per learning rate ({len(s.learning_rates)})")
+    for budget in s.budgets:
+        if not is_int(budget) or budget < 1:
+            fail(f"epoch budget must be an integer >= 1, got {budget!r}")
+    try:
+        batch_sizes.rows(s.batch_size, n_train)
+    except batch_sizes.BatchSizeError as error:
+        fail(str(error))
+    _check_name("reduction", s.reduction, REDUCTIONS)
+    _check_name("device", s.device, DEVICES)
+    _check_name("dtype", s.dtype, tuple(DTYPES))
+    _check_name("matmul_precision", s.matmul_precision, MATMUL_PRECISIONS)
+    _check_name("path", s.path, ("auto", *PATHS))
+    _check_model(s.model)
+    if not is_int(s.base_seed) or s.base_seed < 0:
+        fail(f"base_seed must be an integer >= 0, got {s.base_seed!r}")
+    _check_optional_int("patience", s.patience)
+    if not (isinstance(s.divergence_factor, int | float) and s.divergence_factor > 1):
+        fail(f"divergence_factor must be a number > 1, got {s.divergence_factor!r}")
+    if not is_int(s.threads) or s.threads < 1:
+        fail(f"threads must be an integer >= 1, got {s.threads!r}")
+    _check_optional_int("chunk_rows", s.chunk_rows)

@@ -1,0 +1,174 @@
+"""The figure specification: every figure's name, function, inputs, options, title, caption.
+
+One entry per figure, and everything else comes from it: the workflow's plot rule
+(its inputs, options and report caption, workflow/rules/figures.smk), the list of
+final outputs, and the paper-style report (title and caption). Adding a figure is
+one function and one entry here.
+
+Inputs name the tables a figure reads; the workflow maps each name to files
+(``FIGURE_INPUTS`` in workflow/rules/common.smk): ``curves`` and ``rates`` and
+``trials`` of the large task, ``tasks`` (tasks.csv), ``grid`` (large_task_grid.csv),
+``cd`` (critical_difference.csv). Options are the other keyword arguments: ``task``
+(the large task's name) and ``alpha`` (the significance level). Input and option
+names are the drawing function's parameter names (a test checks this).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from . import across_tasks, illustration, large_task
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure: how it is drawn, from what, and how it is presented."""
+
+    name: str
+    draw: Callable[..., Figure]
+    inputs: tuple[str, ...]  # tables read, by parameter name
+    options: tuple[str, ...]  # other keyword arguments, set by the workflow
+    title: str  # heading in the paper-style report
+    label: str  # label in Snakemake's report
+    caption: str  # reStructuredText, one paragraph
+
+
+SPECS = (
+    FigureSpec(
+        name="large_task_curves",
+        draw=large_task.large_task_curves,
+        inputs=('curves', 'rates'),
+        options=(),
+        title="Hold-out accuracy against epochs on the large task",
+        label="large task: hold-out accuracy vs epoch",
+        caption=(
+            "The large task: hold-out accuracy (%) against epochs (log scale) for each batch size "
+            "(1 = on-line, 'full' = batch: the whole training split per update), each at its best "
+            "learning rate (legend). Lines: mean over trials; bands: min to max over trials. A "
+            "trial that stopped early or diverged keeps its last accuracy. Dots mark the epochs "
+            "needed (the epoch where the trial-averaged hold-out accuracy peaks). Epoch 0 is not "
+            "shown."
+        ),
+    ),
+    FigureSpec(
+        name="large_task_grid",
+        draw=large_task.large_task_grid,
+        inputs=('grid',),
+        options=(),
+        title="Batch size x learning rate on the large task",
+        label="large task: batch size x rate grid",
+        caption=(
+            "The large task: test accuracy (colour, %) for every batch size x learning rate, at "
+            "the epoch of peak trial-averaged hold-out accuracy. The number in each cell is the "
+            "epochs needed to reach that peak; 'c k/n' counts the trials that never reached the "
+            "common target accuracy within the epoch budget (right-censored); '†' and hatching "
+            "mark cells where some trials diverged; the frame and bold text mark each batch "
+            "size's best rate (chosen on hold-out accuracy). The same numbers are in the large- "
+            "task grid table."
+        ),
+    ),
+    FigureSpec(
+        name="speedup_vs_size",
+        draw=across_tasks.speedup_vs_size,
+        inputs=('tasks',),
+        options=(),
+        title="Speed-up of on-line over batch against training-set size",
+        label="speed-up vs training-set size",
+        caption=(
+            "Speed-up of on-line over batch training (epochs needed by batch ÷ by on-line, each "
+            "at its best learning rate; above 1: on-line needs fewer epochs) against training-set "
+            "size, one point per task, log-log. Open markers: tasks where some of the batch "
+            "method's trials never reached the common target within the budget (censored). Line "
+            "and band: ordinary least-squares fit of log speed-up on log size with the 95% "
+            "confidence band of the mean (statsmodels); the dotted line marks equal epochs. The "
+            "paper predicts a positive slope: the larger the training set, the larger on-line's "
+            "advantage."
+        ),
+    ),
+    FigureSpec(
+        name="accuracy_online_vs_batch",
+        draw=across_tasks.accuracy_online_vs_batch,
+        inputs=('tasks',),
+        options=(),
+        title="Test accuracy of on-line and batch training per task",
+        label="on-line vs batch accuracy",
+        caption=(
+            "Test accuracy (%) of on-line against batch training, one point per task, each method "
+            "at its best learning rate and at its epochs needed; error bars: ±1 sd over trials. "
+            "Dashed line: equal accuracy (points below it: on-line more accurate). Tasks further "
+            "from the line than twice their combined sd are labelled. The paper reports that on- "
+            "line is at least as accurate as batch."
+        ),
+    ),
+    FigureSpec(
+        name="epochs_to_target_vs_batch_size",
+        draw=large_task.epochs_to_target_vs_batch_size,
+        inputs=('trials', 'rates', 'tasks'),
+        options=('task',),
+        title="Epochs and weight updates to the target against batch size",
+        label="large task: epochs to target vs batch size",
+        caption=(
+            "The large task: (a) epochs and (b) weight updates needed to reach the common target "
+            "hold-out accuracy (the task's best trial-averaged hold-out accuracy minus the "
+            "tolerance) against batch size, each batch size at its best learning rate; 'full' is "
+            "drawn at the training-set size. Points: trials (spread sideways to stay visible); "
+            "open points: censored trials, which never reached the target within the budget and "
+            "are drawn at the epochs (updates) they ran, a lower bound. Line: medians. Dashed: "
+            "perfect data-parallel scaling from the on-line median (constant epochs, updates ∝ "
+            "1/batch size); the paper predicts that larger batches fall ever further above it."
+        ),
+    ),
+    FigureSpec(
+        name="best_rate_vs_batch_size",
+        draw=large_task.best_rate_vs_batch_size,
+        inputs=('rates', 'tasks'),
+        options=('task',),
+        title="Best learning rate against batch size",
+        label="large task: best rate vs batch size",
+        caption=(
+            "The large task: the best learning rate (highest trial-averaged hold-out accuracy) of "
+            "each batch size, log-log; 'full' is drawn at the training-set size. Grey marks: "
+            "every rate tried (crosses: some trials diverged). With summed gradients, a larger "
+            "batch takes a larger step per update, so the usable rate shrinks as the batch grows."
+        ),
+    ),
+    FigureSpec(
+        name="critical_difference",
+        draw=large_task.critical_difference,
+        inputs=('cd',),
+        options=('alpha',),
+        title="Critical-difference diagram of batch sizes",
+        label="large task: critical-difference diagram",
+        caption=(
+            "The large task: critical-difference diagram of the batch sizes, by average rank of "
+            "epochs to the common target over trials (rank 1 = fastest; censored trials ranked by "
+            "the epochs they ran). Batch sizes joined by a horizontal bar do not differ "
+            "significantly (Nemenyi post-hoc test after Friedman's test); the bar above the axis "
+            "is the critical difference. An empty panel means the test was not computable (see "
+            "the statistics table, claim C4)."
+        ),
+    ),
+    FigureSpec(
+        name="error_surface_illustration",
+        draw=illustration.error_surface_illustration,
+        inputs=(),
+        options=(),
+        title="Why on-line training can use larger steps",
+        label="error-surface illustration",
+        caption=(
+            "The paper's argument on a toy error surface (computed, not from the experiments). "
+            "Eight training instances, each with its own error on two weights, whose minima lie "
+            "along a curved valley; (a) contours of the total error with the paths of on-line "
+            "(one step per instance, order shuffled each epoch; dots: end of each epoch) and "
+            "batch gradient descent (one step per epoch along the summed gradient), same learning "
+            "rate (0.05) and start, 20 epochs; (b) the total error after each epoch. The batch "
+            "step follows the gradient at one point, so on a curved surface it overshoots across "
+            "the valley, while on-line steps re-evaluate the gradient after every instance and "
+            "follow the curve."
+        ),
+    ),
+)
+FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in SPECS}
