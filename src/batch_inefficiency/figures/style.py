@@ -102,7 +102,7 @@ def batch_axis(ax: Axes, batches: list[str], train_size: int) -> None:
     ticks = batch_sizes.positions(pd.Series(batches), train_size)
     ax.set_xticks(ticks.to_numpy())
     ax.set_xticks([], minor=True)
-    ax.set_xticklabels(["full" if b == batch_sizes.FULL else b for b in batches])
+    ax.set_xticklabels(batches)
     ax.set_xlim(ticks.min() / 2.5, ticks.max() * 2.5)
     ax.set_xlabel(f"Batch size (instances; full = {train_size:,})")
 
