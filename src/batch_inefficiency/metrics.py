@@ -13,7 +13,8 @@ For each task, method (batch size) and learning rate:
   marked censored. A rate **learned** when its best trial-averaged hold-out
   accuracy exceeds the trials' mean majority share by more than
   ``learned_margin``; a rate that did not learn "peaks" at an early epoch by
-  chance, and must never look fast;
+  chance, and must never look fast. Epochs needed are censored too when half or
+  more of the rate's replicas stalled;
 * the share of trials that diverged (the engine's rule) and that *stalled* (see
   :func:`stalled`);
 * per trial, the epochs (and weight updates, and seconds) to reach a target
@@ -147,7 +148,10 @@ def rate_summary(
     """One row per (batch size, rate): epochs needed (censored if not learned), accuracy there.
 
     ``replicas`` carries the derived statuses (:func:`replica_status`); ``baseline``
-    is the majority share per trial.
+    is the majority share per trial. Epochs needed are censored at the budget
+    (``needed_censored``) when the rate did not learn, or when half or more of its
+    replicas stalled (the typical trial stalled: a transient early peak must not
+    count as fast).
     """
     rows = []
     for (batch_size, lr), group in curves.groupby(KEYS, sort=False):
@@ -159,11 +163,13 @@ def rate_summary(
         budget = int(mine["budget"].max())
         majority = float(baseline[sorted(set(group["trial"]))].mean())
         learned = bool(hold.iloc[peak] > majority + learned_margin)
-        if learned:
+        stalled_share = float((mine["status"] == "stalled").mean())
+        censored = not learned or stalled_share >= 0.5
+        if censored:
+            updates, seconds = budget * steps_per_epoch(group), np.nan
+        else:
             updates = float(filled_matrix(group, "updates", last).loc[peak].mean())
             seconds = float(filled_matrix(group, "seconds", last).loc[peak].mean())
-        else:
-            updates, seconds = budget * steps_per_epoch(group), np.nan
         rows.append(
             {
                 "batch_size": batch_size,
@@ -174,14 +180,14 @@ def rate_summary(
                 "max_hold_acc": float(hold.iloc[peak]),
                 "learned": learned,
                 "peak_epoch": peak,
-                "epochs_needed": peak if learned else budget,
-                "needed_censored": not learned,
+                "epochs_needed": budget if censored else peak,
+                "needed_censored": censored,
                 "updates_needed": updates,
                 "seconds_needed": seconds,
                 "test_acc": float(test.mean()),
                 "test_acc_sd": float(test.std(ddof=1)) if len(test) > 1 else np.nan,
                 "diverged_share": float((mine["status"] == "diverged").mean()),
-                "stalled_share": float((mine["status"] == "stalled").mean()),
+                "stalled_share": stalled_share,
             }
         )
     return pd.DataFrame(rows)

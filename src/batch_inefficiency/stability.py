@@ -50,7 +50,7 @@ def verdict_stability(
     """
     table = pd.DataFrame({"claim": list(RULES)}).set_index("claim")
     for column, analysis in analyses.items():
-        results, _ = all_tests(study, analysis, settings)
+        results, _ = all_tests(study, analysis, settings, within=False)
         claims = claims_table(results_table(results), settings.alpha, settings.magnitude)
         verdicts = claims.set_index("claim")["verdict"]
         table[column] = [

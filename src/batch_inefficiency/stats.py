@@ -291,6 +291,8 @@ def task_speeds(study: Study, analysis: Analysis, measure: str) -> pd.DataFrame:
                 row[f"{name}_censored"] = bool(facts.get(f"{name}_needed_censored", False))
                 row[f"{name}_trials_censored"] = row["trials"] = np.nan
         else:
+            if task not in study.per_task:
+                continue
             rates, trials = study.per_task[task]
             times, horizon = method_times(rates, trials, [ONLINE, FULL], analysis.suffix)
             if len(times) < 2:
@@ -429,15 +431,20 @@ def within_task_speed(study: Study, analysis: Analysis) -> list[TestResult]:
     return results
 
 
-def c1_speed(study: Study, analysis: Analysis, settings: Settings) -> list[TestResult]:
-    """C1: batch needs more epochs than on-line, on every measure; shares of large speed-ups."""
+def c1_speed(
+    study: Study, analysis: Analysis, settings: Settings, within: bool = True
+) -> list[TestResult]:
+    """C1: batch needs more epochs than on-line, on every measure; shares of large speed-ups.
+
+    ``within``: also the per-task tests over trials (evidence only; no verdict uses them).
+    """
     rows, shares = [], []
     factors = sorted({*MAGNITUDES, settings.magnitude["factor"]})
     for measure in MEASURES:
         speeds = task_speeds(study, analysis, measure)
         rows.append(c1_across(speeds, analysis, measure, settings.bootstrap_seed))
         shares += [c1_magnitude(speeds, analysis, measure, f) for f in factors]
-    return [*rows, *shares, *within_task_speed(study, analysis)]
+    return [*rows, *shares, *(within_task_speed(study, analysis) if within else [])]
 
 
 # ---- C2: the gap grows with training-set size --------------------------------------------
@@ -585,8 +592,11 @@ def within_task_accuracy(study: Study) -> list[TestResult]:
     return results
 
 
-def c3_accuracy(study: Study, settings: Settings) -> list[TestResult]:
-    """C3: no accuracy difference (two-sided signed-rank; equivalence by TOST within the margin)."""
+def c3_accuracy(study: Study, settings: Settings, within: bool = True) -> list[TestResult]:
+    """C3: no accuracy difference (two-sided signed-rank; equivalence by TOST within the margin).
+
+    ``within``: also the per-task tests over trials (evidence only).
+    """
     pairs = study.tasks[["batch_acc", "online_acc"]].dropna()
     diff = (pairs["batch_acc"] - pairs["online_acc"]).to_numpy()
     across = signed_rank(
@@ -604,7 +614,7 @@ def c3_accuracy(study: Study, settings: Settings) -> list[TestResult]:
         settings.equivalence_margin,
         settings.alpha,
     )
-    return [across, equivalence, *within_task_accuracy(study)]
+    return [across, equivalence, *(within_task_accuracy(study) if within else [])]
 
 
 # ---- C4: larger batches need smaller rates and more epochs -------------------------------
@@ -830,21 +840,26 @@ def select_tasks(study: Study, task_set: str, budget_hit: float) -> Study:
     return study.subset([t for t in tasks if t not in drop])
 
 
-def across_tests(study: Study, analysis: Analysis, settings: Settings) -> list[TestResult]:
+def across_tests(
+    study: Study, analysis: Analysis, settings: Settings, within: bool = True
+) -> list[TestResult]:
     """C1, C2 and C3 on the analysis' task set."""
     chosen = select_tasks(study, analysis.task_set, settings.budget_hit)
     return [
-        *c1_speed(chosen, analysis, settings),
+        *c1_speed(chosen, analysis, settings, within),
         *c2_size(task_speeds(chosen, analysis, analysis.measure), analysis),
-        *c3_accuracy(chosen, settings),
+        *c3_accuracy(chosen, settings, within),
     ]
 
 
 def all_tests(
-    study: Study, analysis: Analysis, settings: Settings
+    study: Study, analysis: Analysis, settings: Settings, within: bool = True
 ) -> tuple[list[TestResult], pd.DataFrame]:
-    """Every test under ``analysis``, and the large task's critical-difference data."""
-    results = across_tests(study, analysis, settings)
+    """Every test under ``analysis``, and the large task's critical-difference data.
+
+    ``within``: also the per-task tests over trials (the verdicts do not use them).
+    """
+    results = across_tests(study, analysis, settings, within)
     if study.large_task in study.per_task:
         sizes = study.tasks.set_index("task")["train_size"]
         c4, cd_data = c4_batch_size(
