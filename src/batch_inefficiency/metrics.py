@@ -1,4 +1,4 @@
-"""From per-epoch curves to the paper's measures (DESIGN.md §2, §6; issues 4 and 11).
+"""From per-epoch curves to the paper's measures (issues 4 and 11).
 
 For each task, method (batch size) and learning rate:
 

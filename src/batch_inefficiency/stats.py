@@ -1,4 +1,4 @@
-"""The statistics behind each claim of the paper (DESIGN.md §1 and §6; issue 11).
+"""The statistics behind each claim of the paper (issue 11; docs/statistics.md).
 
 Every test comes from scipy.stats, statsmodels or scikit-posthocs; this module
 only chooses the inputs, collects the results in one table (one row per test)

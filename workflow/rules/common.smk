@@ -53,7 +53,9 @@ def results(*parts):
 
 def metrics_given(task):
     """True when a task's metrics exist and none of its run files do (statistics from metrics)."""
-    metrics = [Path(results("metrics", task, name)) for name in ("rates.csv", "trials.csv")]
+    metrics = [
+        Path(results("metrics", task, name)) for name in ("rates.csv", "trials.csv")
+    ]
     runs = [
         Path(results("runs", task, batch, name))
         for batch in batch_sizes(task)
@@ -123,7 +125,14 @@ def figure_caption(name):
 
 def final_outputs():
     """The final targets of the workflow."""
-    tables = ["tasks", "large_task_grid", "tests", "claims"]
+    tables = [
+        "tasks",
+        "large_task_grid",
+        "tests",
+        "claims",
+        "verdict_stability",
+        "time_to_target",
+    ]
     figures = [
         results("figures", f"{name}.{ext}")
         for name in FIGURES

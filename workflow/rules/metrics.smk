@@ -7,12 +7,12 @@ rule summarise_task:
     output:
         rates=results("metrics", "{task}", "rates.csv"),
         trials=results("metrics", "{task}", "trials.csv"),
+    log:
+        results("logs", "summarise_task", "{task}.log"),
     # Tasks whose metrics are given (they exist and no run file does, e.g. the committed
     # reference metrics) have no rule: the statistics are recomputed from them alone.
     wildcard_constraints:
         task=task_pattern(SUMMARISED),
-    log:
-        results("logs", "summarise_task", "{task}.log"),
     conda:
         "../../environment.yml"
     params:

@@ -1,13 +1,13 @@
 # Adapter: snakemake.* -> batch_inefficiency.report.build_report; stderr -> log.
 import sys
 
-from batch_inefficiency.report import build_report
+from batch_inefficiency.report import TABLES, build_report
 
 sys.stderr = open(snakemake.log[0], "w")
 names = snakemake.params.figures
 build_report(
     config=snakemake.params.config,
-    tables={k: snakemake.input[k] for k in ("claims", "tasks", "large_task_grid", "tests")},
+    tables={name: snakemake.input[name] for name in TABLES},
     figures=dict(zip(names, snakemake.input.figures)),
     captions=dict(zip(names, snakemake.input.captions)),
     run_files=snakemake.input.runs,
