@@ -98,7 +98,9 @@ def run_tests(study: Study, analysis: Analysis | None = None) -> pd.DataFrame:
 
 
 def verdicts(study: Study, analysis: Analysis | None = None) -> pd.Series:
-    claims = claims_table(run_tests(study, analysis), alpha=0.05, magnitude=SETTINGS.magnitude)
+    analysis = analysis or Analysis()
+    tests = run_tests(study, analysis)
+    claims = claims_table(tests, 0.05, SETTINGS.magnitude, analysis.measure_label())
     return claims.set_index("claim")["verdict"]
 
 

@@ -51,7 +51,9 @@ def verdict_stability(
     table = pd.DataFrame({"claim": list(RULES)}).set_index("claim")
     for column, analysis in analyses.items():
         results, _ = all_tests(study, analysis, settings, within=False)
-        claims = claims_table(results_table(results), settings.alpha, settings.magnitude)
+        claims = claims_table(
+            results_table(results), settings.alpha, settings.magnitude, analysis.measure_label()
+        )
         verdicts = claims.set_index("claim")["verdict"]
         table[column] = [
             verdicts[claim] if applies(claim, analysis) else NOT_APPLICABLE for claim in table.index

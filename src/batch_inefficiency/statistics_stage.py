@@ -52,7 +52,8 @@ def write_statistics(
     stability = verdict_stability(
         study, alternative_analyses(statistics, target_tolerance), settings
     )
-    claims = with_stability(claims_table(tests, settings.alpha, settings.magnitude), stability)
+    claims = claims_table(tests, settings.alpha, settings.magnitude, primary.measure_label())
+    claims = with_stability(claims, stability)
     write_table(tests, out["tests"], out["tests_md"], out["tests_tex"])
     write_table(claims, out["claims"], out["claims_md"], out["claims_tex"])
     write_table(stability, out["stability"], out["stability_md"], out["stability_tex"])

@@ -399,7 +399,9 @@ def c1_magnitude(speeds: pd.DataFrame, analysis: Analysis, measure: str, factor:
 def within_task_speed(study: Study, analysis: Analysis) -> list[TestResult]:
     """Per task, signed-rank over trials of epochs to target (batch - on-line); Holm-adjusted.
 
-    Both methods are censored at their common horizon first.
+    Both methods are censored at their common horizon first. Trials pair by position:
+    :func:`survival.method_times` keeps each method's trials in trial order, and every
+    method runs the same trials.
     """
     results = []
     label = analysis.measure_label("epochs_to_target")

@@ -47,6 +47,7 @@ STATEMENTS = {
     "C4": "Larger batches need smaller learning rates; training time rises with batch size.",
 }
 DEFAULT_MAGNITUDE = {"factor": 10, "often": 0.5, "partly": 0.25}
+PRIMARY_MEASURE = "epochs needed"  # the paper's speed measure (tests.csv ``measure``)
 
 
 def _row(tests: pd.DataFrame, claim: str, starts: str, measure: str | None = None):
@@ -65,15 +66,10 @@ def _ci(row: pd.Series, digits: str = ".3g") -> str:
     return f"{row['ci_level']:.0%} CI {row['ci_low']:{digits}} to {row['ci_high']:{digits}}"
 
 
-def speed_measure(tests: pd.DataFrame) -> str:
-    """The speed measure the verdicts use: the measure of the C2 rows (the analysis' own)."""
-    c2 = tests[tests["claim"] == "C2"]["measure"]
-    return c2.iloc[0] if len(c2) else "epochs needed"
-
-
-def verdict_c1(tests: pd.DataFrame, alpha: float, **_) -> tuple[str, str]:
-    """Verdict and evidence sentence for C1 (direction)."""
-    measure = speed_measure(tests)
+def verdict_c1(
+    tests: pd.DataFrame, alpha: float, measure: str = PRIMARY_MEASURE, **_
+) -> tuple[str, str]:
+    """Verdict and evidence sentence for C1 (direction), on the speed ``measure``."""
     r = _row(tests, "C1", "across tasks: signed-rank", measure)
     if r is None:
         return "not computable", f"too few tasks with both methods ({measure})"
@@ -95,11 +91,14 @@ def verdict_c1(tests: pd.DataFrame, alpha: float, **_) -> tuple[str, str]:
 
 
 def verdict_c1_magnitude(
-    tests: pd.DataFrame, alpha: float, magnitude: Mapping | None = None, **_
+    tests: pd.DataFrame,
+    alpha: float,
+    magnitude: Mapping | None = None,
+    measure: str = PRIMARY_MEASURE,
+    **_,
 ) -> tuple[str, str]:
     """Verdict and evidence sentence for C1's "often by orders of magnitude"."""
     magnitude = magnitude or DEFAULT_MAGNITUDE
-    measure = speed_measure(tests)
     factor = magnitude["factor"]
     r = _row(
         tests, "C1 magnitude", f"across tasks: share of tasks with speed-up >= {factor:g}x", measure
@@ -205,9 +204,16 @@ RULES = {
 
 
 def claims_table(
-    tests: pd.DataFrame, alpha: float, magnitude: Mapping | None = None
+    tests: pd.DataFrame,
+    alpha: float,
+    magnitude: Mapping | None = None,
+    measure: str = PRIMARY_MEASURE,
 ) -> pd.DataFrame:
-    """claims.csv: claim, the paper's statement, our evidence, verdict."""
+    """claims.csv: claim, the paper's statement, our evidence, verdict.
+
+    ``measure``: the speed measure of C1's rules (tests.csv ``measure``; C2's tests are
+    run on one measure only).
+    """
     tests = tests.assign(
         computable=tests["computable"].astype(bool),
         measure=tests["measure"].fillna(""),
@@ -215,7 +221,7 @@ def claims_table(
     )
     rows = []
     for claim, rule in RULES.items():
-        verdict, evidence = rule(tests, alpha, magnitude=magnitude)
+        verdict, evidence = rule(tests, alpha, magnitude=magnitude, measure=measure)
         rows.append(
             {
                 "claim": claim,
