@@ -37,8 +37,13 @@ if PDF_UNAVAILABLE is not None:
     print(f"Note: report.pdf skipped: {PDF_UNAVAILABLE}", file=sys.stderr)
 
 
+def task_pattern(tasks):
+    """A wildcard pattern matching exactly ``tasks`` (nothing when there are none)."""
+    return "|".join(re.escape(t) for t in tasks) or "(?!)"
+
+
 wildcard_constraints:
-    task="|".join(re.escape(t) for t in TASKS),
+    task=task_pattern(TASKS),
     batch="[1-9][0-9]*|full",
     figure="|".join(FIGURES),
 
@@ -46,6 +51,25 @@ wildcard_constraints:
 def results(*parts):
     """A path under the configured results folder."""
     return str(RESULTS.joinpath(*parts))
+
+
+def metrics_given(task):
+    """True when a task's metrics exist and none of its run files do (statistics from metrics)."""
+    metrics = [
+        Path(results("metrics", task, name)) for name in ("rates.csv", "trials.csv")
+    ]
+    runs = [
+        Path(results("runs", task, batch, name))
+        for batch in batch_sizes(task)
+        for name in ("curves.csv.gz", "replicas.csv")
+    ]
+    return all(p.exists() for p in metrics) and not any(p.exists() for p in runs)
+
+
+def metrics_settings():
+    """The metrics stage's settings: the config's, plus the stability analysis' tolerances."""
+    stability = config["statistics"]["stability"]
+    return config["metrics"] | {"alternative_tolerances": stability["tolerances"]}
 
 
 def dataset_file(wildcards):
@@ -57,6 +81,16 @@ def batch_sizes(task):
     """Batch sizes trained on a task: the large task gets the whole sweep."""
     training = config["training"]
     return training["large_task_batch_sizes" if task in LARGE else "batch_sizes"]
+
+
+# Tasks whose metrics the summarise_task rule computes; the others' are given.
+SUMMARISED = [task for task in TASKS if not metrics_given(task)]
+if len(SUMMARISED) < len(TASKS):
+    print(
+        f"Note: metrics of {len(TASKS) - len(SUMMARISED)} task(s) taken as given (they exist "
+        "and no run file does); the statistics are recomputed from them.",
+        file=sys.stderr,
+    )
 
 
 def run_files(kind):
@@ -129,7 +163,14 @@ def figure_labels(file_format):
 
 def final_outputs():
     """The final targets of the workflow."""
-    tables = ["tasks", "large_task_grid", "tests", "claims"]
+    tables = [
+        "tasks",
+        "large_task_grid",
+        "tests",
+        "claims",
+        "verdict_stability",
+        "time_to_target",
+    ]
     figures = [
         results("figures", f"{name}.{ext}")
         for name in FIGURES

@@ -3,6 +3,8 @@ rule write_report:
     input:
         claims=rules.run_statistics.output.claims,
         tests=rules.run_statistics.output.tests,
+        verdict_stability=rules.run_statistics.output.stability,
+        time_to_target=rules.run_statistics.output.time_to_target,
         tasks=rules.make_tables.output.tasks,
         large_task_grid=rules.make_tables.output.grid,
         figures=expand(rules.plot_figure.output.png, figure=FIGURES),

@@ -2,6 +2,7 @@ rule make_tables:
     """The per-task table and the large task's batch size x rate grid (CSV, Markdown, LaTeX)."""
     input:
         rates=expand(rules.summarise_task.output.rates, task=TASKS),
+        trials=expand(rules.summarise_task.output.trials, task=TASKS),
         splits=expand(rules.prepare_split.output.npz, task=TASKS),
     output:
         tasks=report(

@@ -7,6 +7,7 @@ sys.stderr = open(snakemake.log[0], "w")
 table = write_tables(
     tasks=snakemake.params.tasks,
     rates=snakemake.input.rates,
+    trials=snakemake.input.trials,
     splits=snakemake.input.splits,
     large_task=snakemake.params.large_task,
     out=dict(snakemake.output.items()),

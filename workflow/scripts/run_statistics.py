@@ -10,7 +10,8 @@ claims = write_statistics(
     rates=snakemake.input.rates,
     trials=snakemake.input.trials,
     large_task=snakemake.params.large_task,
-    settings=snakemake.params.settings,
+    statistics=snakemake.params.statistics,
+    target_tolerance=snakemake.params.target_tolerance,
     out=dict(snakemake.output.items()),
 )
 print(claims.to_string(), file=sys.stderr)

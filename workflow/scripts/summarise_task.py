@@ -7,7 +7,8 @@ sys.stderr = open(snakemake.log[0], "w")
 rates = summarise_task_files(
     curves=snakemake.input.curves,
     replicas=snakemake.input.replicas,
-    tolerance=snakemake.params.tolerance,
+    split=snakemake.input.split,
+    settings=snakemake.params.settings,
     rates_out=snakemake.output.rates,
     trials_out=snakemake.output.trials,
 )

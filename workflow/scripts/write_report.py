@@ -1,12 +1,12 @@
 # Adapter: snakemake.* -> batch_inefficiency.report.build_report; stderr -> log.
 import sys
 
-from batch_inefficiency.report import build_report
+from batch_inefficiency.report import TABLES, build_report
 
 sys.stderr = open(snakemake.log[0], "w")
 build_report(
     config=snakemake.params.config,
-    tables={k: snakemake.input[k] for k in ("claims", "tasks", "large_task_grid", "tests")},
+    tables={name: snakemake.input[name] for name in TABLES},
     figures=dict(zip(snakemake.params.figures, snakemake.input.figures)),
     run_files=snakemake.input.runs,
     quick=snakemake.params.quick,

@@ -116,7 +116,8 @@ SPECS = (
             "tolerance) against batch size, each batch size at its best learning rate; 'full' is "
             "drawn at the training-set size. Points: trials (spread sideways to stay visible); "
             "open points: censored trials, which never reached the target within the budget and "
-            "are drawn at the epochs (updates) they ran, a lower bound. Line: medians. Dashed: "
+            "are drawn at their epoch budget (updates there), a lower bound. Line: medians. "
+            "Dashed: "
             "perfect data-parallel scaling from the on-line median (constant epochs, updates ∝ "
             "1/batch size); the paper predicts that larger batches fall ever further above it."
         ),
@@ -144,8 +145,9 @@ SPECS = (
         label="large task: critical-difference diagram",
         caption=(
             "The large task: critical-difference diagram of the batch sizes, by average rank of "
-            "epochs to the common target over trials (rank 1 = fastest; censored trials ranked by "
-            "the epochs they ran). Batch sizes joined by a horizontal bar do not differ "
+            "epochs to the common target over trials (rank 1 = fastest; censored trials ranked at "
+            "the common horizon, the shortest budget compared). Batch sizes joined by a bar do "
+            "not differ "
             "significantly (Nemenyi post-hoc test after Friedman's test); the bar above the axis "
             "is the critical difference. An empty panel means the test was not computable (see "
             "the statistics table, claim C4)."

@@ -1,0 +1,69 @@
+"""Verdict stability: each claim's verdict under each alternative analysis (issue 11).
+
+The alternative analyses are declared in the config (``statistics.stability``)
+before any result is seen; :func:`batch_inefficiency.stats.alternative_analyses`
+turns them into columns, each changing one choice of the primary analysis: the
+speed measure, the target tolerance of epochs to target, the sidedness of the
+tests of a claimed direction, and the task set of the across-task claims.
+
+A cell holds the verdict of that analysis, by the same rules
+(:mod:`batch_inefficiency.verdicts`). C4 is a within-task analysis of the large
+task, so task subsets do not apply to it (``n/a``). The last column reads
+``robust`` when every applicable cell agrees with the primary verdict, else
+``fragile: <analysis> -> <verdict>; ...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from batch_inefficiency.stats import Analysis, Settings, Study, all_tests, results_table
+from batch_inefficiency.verdicts import RULES, claims_table
+
+NOT_APPLICABLE = "n/a"
+
+
+def applies(claim: str, analysis: Analysis) -> bool:
+    """Whether an alternative analysis can change ``claim``'s analysis at all."""
+    return not (claim == "C4" and analysis.task_set != "all")
+
+
+def stability_label(row: pd.Series, columns: list[str]) -> str:
+    """``robust``, or ``fragile: <column> -> <verdict>; ...`` against the primary column."""
+    primary = row[columns[0]]
+    flips = [
+        f"{column} -> {row[column]}"
+        for column in columns[1:]
+        if row[column] not in (primary, NOT_APPLICABLE)
+    ]
+    return "robust" if not flips else "fragile: " + "; ".join(flips)
+
+
+def verdict_stability(
+    study: Study, analyses: Mapping[str, Analysis], settings: Settings
+) -> pd.DataFrame:
+    """verdict_stability.csv: one row per claim, one column per analysis, then ``stability``.
+
+    The first analysis is the primary one.
+    """
+    table = pd.DataFrame({"claim": list(RULES)}).set_index("claim")
+    for column, analysis in analyses.items():
+        results, _ = all_tests(study, analysis, settings, within=False)
+        claims = claims_table(
+            results_table(results), settings.alpha, settings.magnitude, analysis.measure_label()
+        )
+        verdicts = claims.set_index("claim")["verdict"]
+        table[column] = [
+            verdicts[claim] if applies(claim, analysis) else NOT_APPLICABLE for claim in table.index
+        ]
+    columns = list(analyses)
+    table["stability"] = table.apply(stability_label, axis=1, columns=columns)
+    return table.reset_index()
+
+
+def with_stability(claims: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
+    """claims.csv with the stability column, so no verdict is read without it."""
+    labels = stability.set_index("claim")["stability"]
+    return claims.assign(stability=claims["claim"].map(labels))

@@ -1,0 +1,63 @@
+"""The report's provenance and verdict wording, on synthetic run records and claims."""
+
+import json
+
+import pandas as pd
+
+from batch_inefficiency.report import run_summary, verdict_text
+
+
+def run_json(path, host: str, cpu: str, commit: str) -> None:
+    """A minimal run.json as the train rule writes it (docs/run_format.md)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {
+        "context": {"task": path.parent.name, "batch_size": "1"},
+        "resolved": {
+            "replicas": 4,
+            "path": "fused",
+            "device": "cpu",
+            "dtype": "float32",
+            "threads_torch": 1,
+        },
+        "timing": {"setup_seconds": 1.0, "train_seconds": 2.0},
+        "environment": {"device_name": "NVIDIA H200"},
+        "provenance": {
+            "git_commit": commit,
+            "machine": {
+                "host": host,
+                "os": "Linux",
+                "cpu": cpu,
+                "cpu_count": 16,
+                "python": "3.11.7",
+            },
+        },
+    }
+    path.write_text(json.dumps(info))
+
+
+def test_provenance_names_the_machines_that_trained_not_the_one_writing(tmp_path):
+    """Regression (issue 11): "Host" named the machine that wrote the report."""
+    files = [tmp_path / t / "run.json" for t in ("a", "b", "c")]
+    run_json(files[0], "node-1", "EPYC", "abc")
+    run_json(files[1], "node-1", "EPYC", "abc")
+    run_json(files[2], "node-2", "Xeon", "abc")
+    runs, _, machines = run_summary(files)
+    assert len(runs) == 3
+    assert machines[["host", "cpu", "jobs"]].values.tolist() == [
+        ["node-1", "EPYC", 2],
+        ["node-2", "Xeon", 1],
+    ]
+    assert set(machines["device"]) == {"NVIDIA H200"} and set(machines["commit"]) == {"abc"}
+
+
+def test_a_fragile_verdict_is_never_stated_without_saying_so():
+    claims = pd.DataFrame(
+        {
+            "claim": ["C1", "C2"],
+            "verdict": ["supported", "partly supported"],
+            "stability": ["robust", "fragile: one-sided -> supported"],
+        }
+    )
+    assert verdict_text(claims) == (
+        "C1: supported; C2: partly supported (fragile: one-sided -> supported)"
+    )
