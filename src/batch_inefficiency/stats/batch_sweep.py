@@ -1,0 +1,217 @@
+"""C4 (larger batches need smaller rates and more epochs): the large task's batch-size sweep.
+
+Friedman's test with Nemenyi's post-hoc and its critical-difference data, Page's trend
+test with a permutation p-value (valid with ties), and the slope of the best rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scikit_posthocs as sp
+from scipy import stats as sps
+
+from batch_inefficiency.batch_sizes import method_name, positions, sort_key
+from batch_inefficiency.metrics import best_rate_trials
+from batch_inefficiency.survival import (
+    method_times,
+)
+
+from .common import (
+    ACCURACY,
+    MIN_TRIALS,
+    Analysis,
+    Settings,
+    TestResult,
+    censored_text,
+    not_computable,
+)
+from .speed import (
+    ols_coefficient,
+)
+
+
+def nemenyi_critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi critical difference of average ranks: q_alpha * sqrt(k (k+1) / (6 n))."""
+    q = sps.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    return float(q * np.sqrt(k * (k + 1) / (6 * n)))
+
+
+def page_statistic(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Page's L of k samples (one per treatment, in the predicted order), n blocks each.
+
+    Ranks within each block use mid-ranks for ties: L = sum_j j * (rank sum of j).
+    """
+    data = np.stack([np.moveaxis(s, axis, -1) for s in samples], axis=-1)  # [..., n, k]
+    ranks = sps.rankdata(data, axis=-1)
+    return (ranks * np.arange(1, data.shape[-1] + 1)).sum(axis=(-1, -2))
+
+
+def page_trend(
+    matrix: np.ndarray, alternative: str, permutations: int, seed: int
+) -> tuple[float, float]:
+    """Page's trend test with a permutation p-value, valid with ties (e.g. censored times).
+
+    ``matrix``: [blocks, treatments] in the predicted order. Treatments are permuted
+    within each block (scipy.stats.permutation_test, exact when there are no more than
+    ``permutations`` arrangements). Returns (L, p).
+    """
+    result = sps.permutation_test(
+        list(matrix.T),
+        page_statistic,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=permutations,
+        alternative=alternative,
+        random_state=np.random.default_rng(seed),
+    )
+    return float(result.statistic), float(result.pvalue)
+
+
+def batch_matrix(study_task: tuple[pd.DataFrame, pd.DataFrame], suffix: str):
+    """``[trial, batch size]`` epochs to target at best rates, all censored at their common horizon.
+
+    Returns the matrix, the per-batch-size censored counts and the horizon.
+    """
+    rates, trials = study_task
+    best = rates[rates["best"].astype(bool)].sort_values("batch_size", key=sort_key)
+    times, horizon = method_times(rates, trials, list(best["batch_size"]), suffix)
+    matrix = pd.DataFrame({b: pd.Series(t.times) for b, t in times.items()}).dropna()
+    counts = {method_name(b): (t.n_censored, len(t.times)) for b, t in times.items()}
+    return matrix, counts, horizon
+
+
+def c4_batch_size(
+    rates: pd.DataFrame,
+    trials: pd.DataFrame,
+    n_train: int,
+    analysis: Analysis | None = None,
+    settings: Settings | None = None,
+) -> tuple[list[TestResult], pd.DataFrame]:
+    """C4 on the large task: Friedman + Nemenyi over batch sizes, Page's trend, best rate slope.
+
+    Returns the rows and the critical-difference data (average rank per batch size).
+    """
+    analysis, settings = analysis or Analysis(), settings or Settings()
+    results, cd_data = [], pd.DataFrame()
+    label = analysis.measure_label("epochs_to_target")
+    matrix, counts, horizon = batch_matrix((rates, trials), analysis.suffix)
+    censored = f"at the common horizon {horizon:g} epochs: " + censored_text(counts)
+    k, n = matrix.shape[1], matrix.shape[0]
+    accuracy = batch_accuracy(rates, trials)
+    for name, data, fields in (
+        (
+            "large task: Friedman over batch sizes, epochs to target",
+            matrix,
+            {"measure": label, "censored": censored},
+        ),
+        (
+            "large task: Friedman over batch sizes, test accuracy",
+            accuracy,
+            {"measure": "test accuracy", "censored": ACCURACY},
+        ),
+    ):
+        fields["alternative"] = "omnibus"
+        kk, nn = data.shape[1], data.shape[0]
+        if kk < 3 or nn < MIN_TRIALS:
+            results.append(
+                not_computable("C4", name, f"{kk} batch sizes x {nn} trials", nn, **fields)
+            )
+            continue
+        if (data.nunique(axis=1) == 1).all():
+            results.append(
+                not_computable("C4", name, "all batch sizes tied in every trial", nn, **fields)
+            )
+            continue
+        friedman = sps.friedmanchisquare(*data.T.to_numpy())
+        results.append(
+            TestResult(
+                "C4",
+                name,
+                statistic=float(friedman.statistic),
+                p_value=float(friedman.pvalue),
+                effect=nemenyi_critical_difference(kk, nn),
+                effect_name="Nemenyi critical difference",
+                n=nn,
+                notes=f"{kk} batch sizes",
+                **fields,
+            )
+        )
+    page_name = "large task: Page's trend test, epochs to target rise with batch size"
+    page_fields = {"measure": label, "alternative": analysis.sided("greater"), "censored": censored}
+    if k >= 3 and n >= MIN_TRIALS and not (matrix.nunique(axis=1) == 1).all():
+        cd_data = critical_difference_data(matrix)
+        statistic, p = page_trend(
+            matrix.to_numpy(),
+            analysis.sided("greater"),
+            settings.permutations,
+            settings.bootstrap_seed,
+        )
+        expected = n * k * (k + 1) ** 2 / 4
+        results.append(
+            TestResult(
+                "C4",
+                page_name,
+                statistic=statistic,
+                p_value=p,
+                effect=statistic - expected,
+                effect_name="L - E[L] (> 0: rising)",
+                n=n,
+                notes=f"permutation p-value (ties from censoring allowed), {k} batch sizes",
+                **page_fields,
+            )
+        )
+    else:
+        results.append(
+            not_computable("C4", page_name, f"{k} batch sizes x {n} trials", n, **page_fields)
+        )
+    results.append(best_rate_slope(rates, n_train, analysis))
+    return results, cd_data
+
+
+def batch_accuracy(rates: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """``[trial, batch size]`` test accuracy at each batch size's best rate."""
+    best = rates[rates["best"].astype(bool)].sort_values("batch_size", key=sort_key)
+    columns = {
+        b: best_rate_trials(rates, trials, b).set_index("trial")["test_acc_at_needed"]
+        for b in best["batch_size"]
+    }
+    return pd.DataFrame(columns).dropna()
+
+
+def critical_difference_data(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Average rank per batch size, the Nemenyi critical difference and pairwise p-values."""
+    k, n = matrix.shape[1], matrix.shape[0]
+    ranks = matrix.rank(axis=1).mean()
+    nemenyi = sp.posthoc_nemenyi_friedman(matrix.to_numpy())
+    nemenyi.index = nemenyi.columns = matrix.columns
+    data = pd.DataFrame(
+        {
+            "batch_size": ranks.index,
+            "average_rank": ranks.to_numpy(),
+            "critical_difference": nemenyi_critical_difference(k, n),
+        }
+    )
+    return data.join(nemenyi.add_prefix("p_vs_"), on="batch_size")
+
+
+def best_rate_slope(rates: pd.DataFrame, n_train: int, analysis: Analysis) -> TestResult:
+    """OLS slope of log best rate on log batch size (the paper: it falls)."""
+    best = rates[rates["best"].astype(bool)]
+    name = "large task: OLS slope of log best rate on log batch size"
+    fields = {"measure": "best learning rate", "censored": "n/a (rates)"}
+    if len(best) < 3 or best["lr"].nunique() == 1:
+        return not_computable(
+            "C4",
+            name,
+            f"{len(best)} batch sizes, {best['lr'].nunique()} distinct best rates",
+            len(best),
+            alternative=analysis.sided("less"),
+            **fields,
+        )
+    sizes = positions(best["batch_size"], n_train)
+    x, y = np.log(sizes.to_numpy(float)), np.log(best["lr"].to_numpy(float))
+    return ols_coefficient("C4", name, y, x, analysis, "less", **fields)
+
+
+# ---- Everything ---------------------------------------------------------------------------
