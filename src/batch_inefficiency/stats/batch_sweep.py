@@ -81,6 +81,50 @@ def batch_matrix(study_task: tuple[pd.DataFrame, pd.DataFrame], suffix: str):
     return matrix, counts, horizon
 
 
+def friedman_row(name: str, data: pd.DataFrame, fields: dict) -> TestResult:
+    """Friedman's test over the batch sizes (columns of ``data``), trials as blocks."""
+    fields = {**fields, "alternative": "omnibus"}
+    k, n = data.shape[1], data.shape[0]
+    if k < 3 or n < MIN_TRIALS:
+        return not_computable("C4", name, f"{k} batch sizes x {n} trials", n, **fields)
+    if (data.nunique(axis=1) == 1).all():
+        return not_computable("C4", name, "all batch sizes tied in every trial", n, **fields)
+    friedman = sps.friedmanchisquare(*data.T.to_numpy())
+    return TestResult(
+        "C4",
+        name,
+        statistic=float(friedman.statistic),
+        p_value=float(friedman.pvalue),
+        effect=nemenyi_critical_difference(k, n),
+        effect_name="Nemenyi critical difference",
+        n=n,
+        notes=f"{k} batch sizes",
+        **fields,
+    )
+
+
+def page_row(matrix: pd.DataFrame, fields: dict, settings: Settings) -> TestResult:
+    """Page's trend test: epochs to target rise with batch size (columns in batch order)."""
+    name = "large task: Page's trend test, epochs to target rise with batch size"
+    k, n = matrix.shape[1], matrix.shape[0]
+    if k < 3 or n < MIN_TRIALS or (matrix.nunique(axis=1) == 1).all():
+        return not_computable("C4", name, f"{k} batch sizes x {n} trials", n, **fields)
+    statistic, p = page_trend(
+        matrix.to_numpy(), fields["alternative"], settings.permutations, settings.bootstrap_seed
+    )
+    return TestResult(
+        "C4",
+        name,
+        statistic=statistic,
+        p_value=p,
+        effect=statistic - n * k * (k + 1) ** 2 / 4,
+        effect_name="L - E[L] (> 0: rising)",
+        n=n,
+        notes=f"permutation p-value (ties from censoring allowed), {k} batch sizes",
+        **fields,
+    )
+
+
 def c4_batch_size(
     rates: pd.DataFrame,
     trials: pd.DataFrame,
@@ -93,80 +137,23 @@ def c4_batch_size(
     Returns the rows and the critical-difference data (average rank per batch size).
     """
     analysis, settings = analysis or Analysis(), settings or Settings()
-    results, cd_data = [], pd.DataFrame()
     label = analysis.measure_label("epochs_to_target")
     matrix, counts, horizon = batch_matrix((rates, trials), analysis.suffix)
     censored = f"at the common horizon {horizon:g} epochs: " + censored_text(counts)
-    k, n = matrix.shape[1], matrix.shape[0]
-    accuracy = batch_accuracy(rates, trials)
-    for name, data, fields in (
-        (
-            "large task: Friedman over batch sizes, epochs to target",
-            matrix,
-            {"measure": label, "censored": censored},
+    speed_fields = {"measure": label, "censored": censored}
+    results = [
+        friedman_row(
+            "large task: Friedman over batch sizes, epochs to target", matrix, speed_fields
         ),
-        (
+        friedman_row(
             "large task: Friedman over batch sizes, test accuracy",
-            accuracy,
+            batch_accuracy(rates, trials),
             {"measure": "test accuracy", "censored": ACCURACY},
         ),
-    ):
-        fields["alternative"] = "omnibus"
-        kk, nn = data.shape[1], data.shape[0]
-        if kk < 3 or nn < MIN_TRIALS:
-            results.append(
-                not_computable("C4", name, f"{kk} batch sizes x {nn} trials", nn, **fields)
-            )
-            continue
-        if (data.nunique(axis=1) == 1).all():
-            results.append(
-                not_computable("C4", name, "all batch sizes tied in every trial", nn, **fields)
-            )
-            continue
-        friedman = sps.friedmanchisquare(*data.T.to_numpy())
-        results.append(
-            TestResult(
-                "C4",
-                name,
-                statistic=float(friedman.statistic),
-                p_value=float(friedman.pvalue),
-                effect=nemenyi_critical_difference(kk, nn),
-                effect_name="Nemenyi critical difference",
-                n=nn,
-                notes=f"{kk} batch sizes",
-                **fields,
-            )
-        )
-    page_name = "large task: Page's trend test, epochs to target rise with batch size"
-    page_fields = {"measure": label, "alternative": analysis.sided("greater"), "censored": censored}
-    if k >= 3 and n >= MIN_TRIALS and not (matrix.nunique(axis=1) == 1).all():
-        cd_data = critical_difference_data(matrix)
-        statistic, p = page_trend(
-            matrix.to_numpy(),
-            analysis.sided("greater"),
-            settings.permutations,
-            settings.bootstrap_seed,
-        )
-        expected = n * k * (k + 1) ** 2 / 4
-        results.append(
-            TestResult(
-                "C4",
-                page_name,
-                statistic=statistic,
-                p_value=p,
-                effect=statistic - expected,
-                effect_name="L - E[L] (> 0: rising)",
-                n=n,
-                notes=f"permutation p-value (ties from censoring allowed), {k} batch sizes",
-                **page_fields,
-            )
-        )
-    else:
-        results.append(
-            not_computable("C4", page_name, f"{k} batch sizes x {n} trials", n, **page_fields)
-        )
-    results.append(best_rate_slope(rates, n_train, analysis))
-    return results, cd_data
+    ]
+    page = page_row(matrix, {**speed_fields, "alternative": analysis.sided("greater")}, settings)
+    cd_data = critical_difference_data(matrix) if page.computable else pd.DataFrame()
+    return [*results, page, best_rate_slope(rates, n_train, analysis)], cd_data
 
 
 def batch_accuracy(rates: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
