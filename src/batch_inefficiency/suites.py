@@ -29,7 +29,11 @@ def read_sheet(path: Path, datasets_root: Path) -> pd.DataFrame:
     known = {r["name"] for r in read_manifest(Path(datasets_root) / "manifest.csv")}
     for name, role in zip(sheet["name"], sheet["role"], strict=True):
         if name not in known:
-            raise UserError(f"{path}: {name!r} is not in the manifest; available: {sorted(known)}")
+            raise UserError(
+                f"{path}: {name!r} is not in {Path(datasets_root) / 'manifest.csv'} (add a new "
+                f"data set with: python -m batch_inefficiency datasets add FILE); "
+                f"available: {', '.join(sorted(known))}"
+            )
         if role not in ROLES:
             raise UserError(f"{path}: role {role!r} of {name!r} is not one of {ROLES}")
     if sheet["name"].duplicated().any():
@@ -45,7 +49,9 @@ def suite_tasks(sheet: pd.DataFrame, suite: str) -> list[str]:
     tasks = [name for name, suites in zip(sheet["name"], members, strict=True) if suite in suites]
     if not tasks:
         known = sorted({s for suites in members for s in suites})
-        raise UserError(f"unknown suite {suite!r}; available: {', '.join(known)}")
+        raise UserError(
+            f"config key datasets.suite: unknown suite {suite!r}; available: {', '.join(known)}"
+        )
     return tasks
 
 

@@ -4,8 +4,9 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
+from batch_inefficiency.config import check_config, check_sheet
+from batch_inefficiency.datasets import manifest_entry
+from batch_inefficiency.errors import exit_on_error
 from batch_inefficiency.report import FIGURES, pdf_unavailable
 from batch_inefficiency.resources import (
     Workload,
@@ -17,15 +18,17 @@ from batch_inefficiency.resources import (
 from batch_inefficiency.runs import check_training
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
-validate(config, "../schemas/config.schema.yaml")
-check_training(config["training"])
-
-RESULTS = Path(config["results"])
-DATASETS_ROOT = Path(config["datasets"]["root"])
-SHEET = read_sheet(Path(config["datasets"]["sheet"]), DATASETS_ROOT)
-validate(SHEET, "../schemas/datasets.schema.yaml")
-TASKS = suite_tasks(SHEET, config["datasets"]["suite"])
-LARGE = large_tasks(SHEET, config["datasets"]["suite"])
+# A mistake in the config or the sheet stops here with one line naming the key, exit 2.
+SCHEMAS = Path(workflow.basedir, "workflow", "schemas")
+with exit_on_error():
+    check_config(config, SCHEMAS / "config.schema.yaml")
+    check_training(config["training"])
+    RESULTS = Path(config["results"])
+    DATASETS_ROOT = Path(config["datasets"]["root"])
+    SHEET = read_sheet(Path(config["datasets"]["sheet"]), DATASETS_ROOT)
+    check_sheet(SHEET, SCHEMAS / "datasets.schema.yaml", config["datasets"]["sheet"])
+    TASKS = suite_tasks(SHEET, config["datasets"]["suite"])
+    LARGE = large_tasks(SHEET, config["datasets"]["suite"])
 LARGE_TASK = LARGE[0] if LARGE else None
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
@@ -47,8 +50,8 @@ def results(*parts):
 
 
 def dataset_file(wildcards):
-    """The vendored CSV of a task (the rule reruns if it changes)."""
-    return str(DATASETS_ROOT / SHEET.loc[wildcards.task, "name"]) + ".csv.gz"
+    """The data set file of a task, as the manifest names it (the rule reruns if it changes)."""
+    return str(DATASETS_ROOT / manifest_entry(wildcards.task, DATASETS_ROOT)["file"])
 
 
 def batch_sizes(task):
