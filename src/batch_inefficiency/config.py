@@ -22,7 +22,8 @@ from jsonschema.validators import validator_for
 
 from batch_inefficiency.errors import UserError
 
-_SHORT = reprlib.Repr(maxstring=60, maxother=60, maxlist=6, maxdict=6)
+_SHORT = reprlib.Repr()  # values in messages, shortened
+_SHORT.maxstring = _SHORT.maxother = 60
 
 
 def load_schema(path: str | Path) -> dict[str, Any]:
@@ -64,8 +65,8 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "required":
         missing = next(k for k in error.validator_value if k not in error.instance)
         return f"{key_name([*where, missing])}: missing (required)"
-    if error.validator in ("oneOf", "anyOf"):
-        allowed = error.schema.get("description", "see the schema")
+    if error.validator in ("oneOf", "anyOf", "pattern") and "description" in error.schema:
+        allowed = error.schema["description"].rstrip(".")
         return f"{key_name(where)}: {_SHORT.repr(error.instance)} is not allowed ({allowed})"
     message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
     return f"{key_name(where)}: {message}"
@@ -102,3 +103,22 @@ def check_sheet(sheet: pd.DataFrame, schema_path: str | Path, sheet_path: str | 
     for number, row in enumerate(sheet.to_dict("records"), start=2):
         if problem := schema_problem(row, schema):
             raise UserError(f"{sheet_path} line {number} ({row.get('name', '?')}): {problem}")
+
+
+def check_workflow_config(
+    config: Mapping[str, Any], schemas: str | Path
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Every check the workflow makes before it plans a job: (sheet, tasks, large tasks).
+
+    ``schemas`` is the folder of ``config.schema.yaml`` and ``datasets.schema.yaml``.
+    Raises a UserError naming the key (or the sheet's line) of the first mistake.
+    """
+    from batch_inefficiency.runs import check_training  # imports the engine (torch)
+    from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
+
+    check_config(config, Path(schemas) / "config.schema.yaml")
+    check_training(config["training"])
+    datasets = config["datasets"]
+    sheet = read_sheet(Path(datasets["sheet"]), Path(datasets["root"]))
+    check_sheet(sheet, Path(schemas) / "datasets.schema.yaml", datasets["sheet"])
+    return sheet, suite_tasks(sheet, datasets["suite"]), large_tasks(sheet, datasets["suite"])

@@ -12,6 +12,7 @@ import gzip
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +31,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     :class:`FaultError` naming ``path``.
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL_PREFIX, suffix=f"-{path.name}")
-    os.close(fd)
-    tmp = Path(name)
+    tmp = path.with_name(f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{path.name}")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -4,7 +4,7 @@ import re
 import sys
 from pathlib import Path
 
-from batch_inefficiency.config import check_config, check_sheet
+from batch_inefficiency.config import check_workflow_config
 from batch_inefficiency.datasets import manifest_entry
 from batch_inefficiency.errors import exit_on_error
 from batch_inefficiency.report import FIGURES, pdf_unavailable
@@ -15,20 +15,14 @@ from batch_inefficiency.resources import (
     train_mem_mb,
     train_runtime_minutes,
 )
-from batch_inefficiency.runs import check_training
-from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
 # A mistake in the config or the sheet stops here with one line naming the key, exit 2.
-SCHEMAS = Path(workflow.basedir, "workflow", "schemas")
 with exit_on_error():
-    check_config(config, SCHEMAS / "config.schema.yaml")
-    check_training(config["training"])
-    RESULTS = Path(config["results"])
-    DATASETS_ROOT = Path(config["datasets"]["root"])
-    SHEET = read_sheet(Path(config["datasets"]["sheet"]), DATASETS_ROOT)
-    check_sheet(SHEET, SCHEMAS / "datasets.schema.yaml", config["datasets"]["sheet"])
-    TASKS = suite_tasks(SHEET, config["datasets"]["suite"])
-    LARGE = large_tasks(SHEET, config["datasets"]["suite"])
+    SHEET, TASKS, LARGE = check_workflow_config(
+        config, Path(workflow.basedir, "workflow", "schemas")
+    )
+RESULTS = Path(config["results"])
+DATASETS_ROOT = Path(config["datasets"]["root"])
 LARGE_TASK = LARGE[0] if LARGE else None
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
