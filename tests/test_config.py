@@ -106,6 +106,15 @@ def test_sheet_mistakes_name_the_line(tmp_path):
     status, err = check(with_value(("datasets", "sheet"), str(sheet)))
     assert status == 2
     assert err.startswith(f"error: {sheet} line 3 (wine): suites: 'Mine,' is not allowed (Comma")
+    for content, problem in [
+        ("iris\tmine\tstandard\textra\n", "a row has more fields than the header"),
+        ('"iris\tmine\tstandard\n', "cannot be read (Error tokenizing data."),
+    ]:
+        sheet.write_text("name\tsuites\trole\n" + content)
+        status, err = check(with_value(("datasets", "sheet"), str(sheet)))
+        assert (status, err.count("\n")) == (2, 1)
+        assert err.startswith(f"error: {sheet}: {problem}")
+        assert err.endswith("; one row per task: name<TAB>suites<TAB>role\n")
 
 
 def test_cli_choices_are_the_schemas_and_the_engines():

@@ -204,3 +204,10 @@ def test_convert_dat_codes_nominal_columns_deterministically():
     assert (
         gzip.decompress(first).decode() == "x1,x2,x3,class\n1.5,1,3,yes\n2.0,0,4,no\n2.5,1,5,yes\n"
     )
+
+
+def test_damaged_manifest_is_one_line_saying_how_to_restore_it(copied_root):
+    manifest = copied_root / "manifest.csv"
+    manifest.write_text(manifest.read_text().splitlines()[0] + '\n"unclosed,quote\n')
+    with pytest.raises(UserError, match=r"manifest.csv: cannot be read \(.*\); restore it: git"):
+        read_manifest(manifest)

@@ -65,11 +65,23 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"manifest not found: {path}")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_text_table(path, f"restore it: git checkout -- {path}")
     missing = [c for c in MANIFEST_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
     return frame[list(MANIFEST_COLUMNS)].to_dict("records")
+
+
+def read_text_table(path: Path, fix: str, sep: str = ",") -> pd.DataFrame:
+    """A CSV/TSV of strings; one that does not parse is a UserError saying ``fix``."""
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError is a ValueError
+        reason = " ".join(str(err).split())
+        raise UserError(f"{path}: cannot be read ({reason}); {fix}") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra fields an index
+        raise UserError(f"{path}: a row has more fields than the header; {fix}")
+    return frame
 
 
 def write_manifest(path: Path, rows: list[dict]) -> None:

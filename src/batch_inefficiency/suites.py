@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from batch_inefficiency.datasets import read_manifest
+from batch_inefficiency.datasets import read_manifest, read_text_table
 from batch_inefficiency.errors import UserError
 
 ROLES = ("standard", "large")
@@ -22,7 +22,7 @@ def read_sheet(path: Path, datasets_root: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"datasets sheet not found: {path}")
-    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    sheet = read_text_table(path, "one row per task: name<TAB>suites<TAB>role", sep="\t")
     missing = {"name", "suites", "role"} - set(sheet.columns)
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
