@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batch_inefficiency.datasets import (
     add_dataset,
@@ -211,3 +213,28 @@ def test_damaged_manifest_is_one_line_saying_how_to_restore_it(copied_root):
     manifest.write_text(manifest.read_text().splitlines()[0] + '\n"unclosed,quote\n')
     with pytest.raises(UserError, match=r"manifest.csv: cannot be read \(.*\); restore it: git"):
         read_manifest(manifest)
+
+
+CSV_LIKE = st.lists(
+    st.lists(st.sampled_from(["1", "0.5", "-2", "x", "", "class", "inf", '"', "a,b"]), max_size=5),
+    max_size=12,
+).map(lambda rows: "\n".join(",".join(row) for row in rows))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.binary(max_size=300) | CSV_LIKE.map(str.encode), compress=st.booleans())
+def test_any_file_is_added_or_refused_in_one_line(copied_root, content, compress):
+    """Whatever bytes `datasets add` is given: a manifest row that loads, or a UserError."""
+    path = copied_root / ("any.csv.gz" if compress else "any.csv")
+    path.write_bytes(gzip.compress(content) if compress else content)
+    try:
+        row, _ = add_dataset(path, copied_root, replace=True)
+    except UserError as err:
+        assert "\n" not in str(err) and str(err)
+    else:
+        dataset = load_dataset(row["name"], copied_root)
+        assert dataset.n_classes >= 2 and np.isfinite(dataset.x).all()
+    finally:
+        path.unlink()
