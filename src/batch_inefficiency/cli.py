@@ -139,7 +139,7 @@ INDEX = _number(int, 0, strict=False)  # trials, seeds
 POSITIVE = _number(float, 0, strict=True)  # rates, scales
 
 # The choices of the config schema (workflow/schemas/config.schema.yaml; a test holds
-# them equal), so that a bad name stops here, naming its argument.
+# them equal), so that a bad name stops here, naming its argument. The first is the default.
 CHOICES = {
     "activation": ("sigmoid", "tanh", "relu"),
     "loss": ("squared_error", "cross_entropy"),
@@ -182,25 +182,11 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=INDEX, default=2003, help="base seed (default: %(default)s)")
     run.add_argument("--root", type=Path, default=datasets.DEFAULT_ROOT, help="data set folder")
     run.add_argument("--nominal", choices=["ordinal", "onehot"], default="ordinal")
-    defaults = {
-        "activation": "sigmoid",
-        "loss": "squared_error",
-        "init": "uniform",
-        "reduction": "sum",
-        "device": "auto",
-        "dtype": "float32",
-        "matmul_precision": "highest",
-        "path": "auto",
-    }
-    for name in ("activation", "loss", "init"):
-        run.add_argument(f"--{name}", choices=CHOICES[name], default=defaults[name])
+    for name, choices in CHOICES.items():
+        run.add_argument("--" + name.replace("_", "-"), choices=choices, default=choices[0])
     run.add_argument("--init-scale", type=POSITIVE, default=0.1)
     run.add_argument("--hidden", type=_hidden, default="twice_inputs", help="a rule or a number")
-    run.add_argument("--reduction", choices=CHOICES["reduction"], default="sum", help="sum: paper")
     run.add_argument("--patience", type=COUNT, default=None, help="early stopping (epochs)")
-    for name in ("device", "dtype", "matmul_precision", "path"):
-        option = "--" + name.replace("_", "-")
-        run.add_argument(option, choices=CHOICES[name], default=defaults[name])
     run.add_argument("--threads", type=COUNT, default=1, help="CPU threads (default: 1)")
 
 

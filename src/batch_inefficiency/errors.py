@@ -52,7 +52,7 @@ def machine_fault(err: OSError, path: object = None) -> FaultError | None:
 
 def one_line(err: BaseException) -> tuple[str, int] | None:
     """(message on one line, exit status) of an error reported without traceback; None: a bug."""
-    if isinstance(err, OSError) and not isinstance(err, UserError | FaultError):
+    if isinstance(err, OSError):
         err = machine_fault(err) or err
     if isinstance(err, UserError):
         status = USER_MISTAKE

@@ -35,7 +35,9 @@ def start_job(snakemake: Any) -> TextIO:
 
 def failure_text(err: BaseException, snakemake: Any) -> str:
     """``error: <one line>`` for a mistake, a fault or a damaged input; else the traceback."""
-    if isinstance(err, OSError) and (fault := machine_fault(err, next(iter(snakemake.output)))):
+    if isinstance(err, OSError) and (
+        fault := machine_fault(err, next(iter(snakemake.output), None))
+    ):
         err = fault
     reported = one_line(err)
     if reported is None and isinstance(err, Exception):
