@@ -166,7 +166,8 @@ def test_without_pango_the_pdf_is_left_out_with_a_note(repo, tmp_path, monkeypat
     monkeypatch.setattr(report, "pdf_unavailable", lambda: "WeasyPrint cannot load (test)")
     with pytest.raises(UserError, match=r"cannot write .*report.pdf: WeasyPrint cannot load"):
         report.write_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
-    env = os.environ | {"PYTHONPATH": str(tmp_path)}
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = os.environ | {"PYTHONPATH": path}  # the fake weasyprint first
     (tmp_path / "weasyprint.py").write_text("raise OSError('cannot load library pango')\n")
     result = subprocess.run(
         [*SNAKEMAKE, "-n", "--config", f"results={tmp_path / 'r'}"],

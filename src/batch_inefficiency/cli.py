@@ -69,6 +69,7 @@ def _datasets_add(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_writable_folder(args.out, "--out")  # before the engine's imports take seconds
     import numpy as np
 
     from batch_inefficiency.data import prepare_trials
@@ -76,7 +77,6 @@ def _run(args: argparse.Namespace) -> int:
     from batch_inefficiency.models import ModelSpec
     from batch_inefficiency.runs import parse_batch_size, train_and_save
 
-    check_writable_folder(args.out, "--out")
     hidden = int(args.hidden) if args.hidden.isdigit() else args.hidden
     settings = EngineSettings(
         batch_size=parse_batch_size(args.batch_size),
