@@ -180,3 +180,13 @@ def test_any_bad_argument_ends_in_one_line_naming_it(data, tmp_path_factory):
     named = option in text or f"argument {option}" in text
     assert named or (option == "--dataset" and "unknown data set" in text), text
     assert not any(out.iterdir())
+
+
+@pytest.mark.parametrize("option", ["--dataset", "--epochs", "--lr"])
+def test_a_double_dash_value_is_one_line(option, capsys):
+    """argparse hands ``--dataset=--`` an empty list (found by the property above)."""
+    argv = [*RUN, "--out", "unused", f"{option}=--"]
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: argument {option}: expected a value")
