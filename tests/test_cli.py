@@ -4,6 +4,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -190,3 +191,24 @@ def test_a_double_dash_value_is_one_line(option, capsys):
         cli.main(argv)
     assert stop.value.code == 2
     assert capsys.readouterr().err.startswith(f"error: argument {option}: expected a value")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=TEXT.filter(lambda t: t and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", t))
+    | st.sampled_from(["iris", "wine", "letter"])
+)
+def test_any_bad_or_taken_name_for_datasets_add_is_one_line(tampered_root, name):
+    toy = tampered_root / "toy.csv"
+    toy.write_text("a,class\n" + "".join(f"{i},{'xy'[i % 2]}\n" for i in range(8)))
+    before = (tampered_root / "manifest.csv").read_bytes()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(
+            ["datasets", "add", str(toy), "--root", str(tampered_root), f"--name={name}"]
+        )
+    assert status == 2
+    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("error: data set name ")
+    assert (tampered_root / "manifest.csv").read_bytes() == before
