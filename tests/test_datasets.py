@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batch_inefficiency.datasets import (
     add_dataset,
@@ -88,17 +90,96 @@ def test_verify_names_missing_and_altered_files(copied_root):
         load_dataset("iris", copied_root)
 
 
-def test_user_adds_a_dataset_without_code_change(copied_root):
-    frame = pd.DataFrame(
-        {"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [1, 1, 2, 2, 3, 3], "class": list("xyxyxy")}
+TOY = pd.DataFrame({"a": np.arange(8.0), "b": [1, 1, 2, 2, 3, 3, 4, 4], "class": list("xyxyxyxy")})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_user_adds_a_dataset_without_code_change(copied_root, suffix):
+    path = copied_root / f"toy{suffix}"
+    TOY[["class", "a", "b"]].to_csv(path, index=False)  # the class first: any order works
+    row, replaced = add_dataset(path, copied_root, original_name="Toy")
+    assert replaced is None
+    assert (row["name"], row["file"], row["instances"], row["inputs"], row["classes"]) == (
+        "toy",
+        path.name,
+        "8",
+        "2",
+        "2",
     )
-    path = copied_root / "toy.csv"
-    frame.to_csv(path, index=False)
-    row = add_dataset(path, copied_root, original_name="Toy")
-    assert (row["name"], row["instances"], row["inputs"], row["classes"]) == ("toy", "6", "2", "2")
     toy = load_dataset("toy", copied_root)
-    assert toy.x.shape == (6, 2) and toy.classes == ("x", "y")
+    assert toy.x.shape == (8, 2) and toy.classes == ("x", "y") and toy.columns == ("a", "b")
     assert not any("toy" in p for p in verify(copied_root))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ("a,class\n", "needs at least one input column and two rows"),
+        ('a,class\n"1,x\n', "cannot be read as CSV"),
+        ("a,class\n1,x\n2,x\n3,x\n", r"one class \('x'\); a classification task needs at least 2"),
+        (
+            "a,class\n" + "".join(f"{i},{c}\n" for i, c in enumerate("xxxxyyy")),
+            r"class 'y' has 3 instance\(s\), which the stratified 60/20/20 split cuts into "
+            r"2 train, 1 hold-out and 0 test; every class needs at least 4",
+        ),
+        ("a,class\n1,x\ninf,y\n", "an input is infinite"),
+    ],
+    ids=["empty", "header-only", "unparsable", "one-class", "small-class", "infinite"],
+)
+def test_add_refuses_files_no_split_can_serve(copied_root, content, message):
+    path = copied_root / "bad.csv"
+    path.write_text(content)
+    before = (copied_root / "manifest.csv").read_bytes()
+    with pytest.raises(UserError, match=f"bad.csv: {message}"):
+        add_dataset(path, copied_root)
+    assert (copied_root / "manifest.csv").read_bytes() == before
+
+
+def test_add_refuses_damaged_gzip(copied_root):
+    path = copied_root / "bad.csv.gz"
+    path.write_bytes(gzip.compress(TOY.to_csv(index=False).encode())[:-9])
+    with pytest.raises(UserError, match=r"bad.csv.gz: cannot be read as CSV \("):
+        add_dataset(path, copied_root)
+
+
+def test_add_never_replaces_a_taken_name_silently(copied_root):
+    manifest = copied_root / "manifest.csv"
+    vendored = {r["name"]: r for r in read_manifest(manifest)}["wine"]
+    path = copied_root / "wine.csv"
+    TOY.to_csv(path, index=False)
+    with pytest.raises(
+        UserError, match=r"'wine' is taken \(a vendored data set, file wine.csv.gz\)"
+    ):
+        add_dataset(path, copied_root)
+    assert {r["name"]: r for r in read_manifest(manifest)}["wine"] == vendored
+    row, replaced = add_dataset(path, copied_root, replace=True)
+    assert replaced == vendored and row["file"] == "wine.csv"
+    assert {r["name"]: r for r in read_manifest(manifest)}["wine"] == row
+    with pytest.raises(
+        UserError, match=r"'wine' is taken \(a data set added before, file wine.csv\)"
+    ):
+        add_dataset(path, copied_root)
+
+
+@pytest.mark.parametrize("name", ["my data", "a.b", "-x", "ü"])
+def test_add_refuses_names_a_workflow_path_cannot_hold(copied_root, name):
+    path = copied_root / "toy.csv"
+    TOY.to_csv(path, index=False)
+    with pytest.raises(UserError, match=f"data set name {name!r}: use letters, digits"):
+        add_dataset(path, copied_root, name=name)
+
+
+def test_altered_file_says_how_to_restore_it(copied_root):
+    (copied_root / "wine.csv.gz").write_bytes(b"x")
+    with pytest.raises(UserError, match=r"does not match .*; restore it: git checkout -- "):
+        load_dataset("wine", copied_root)
+    path = copied_root / "toy.csv"
+    TOY.to_csv(path, index=False)
+    add_dataset(path, copied_root)
+    path.write_text("changed")
+    with pytest.raises(UserError, match=r"on purpose: python -m batch_inefficiency datasets add "):
+        load_dataset("toy", copied_root)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +206,35 @@ def test_convert_dat_codes_nominal_columns_deterministically():
     assert (
         gzip.decompress(first).decode() == "x1,x2,x3,class\n1.5,1,3,yes\n2.0,0,4,no\n2.5,1,5,yes\n"
     )
+
+
+def test_damaged_manifest_is_one_line_saying_how_to_restore_it(copied_root):
+    manifest = copied_root / "manifest.csv"
+    manifest.write_text(manifest.read_text().splitlines()[0] + '\n"unclosed,quote\n')
+    with pytest.raises(UserError, match=r"manifest.csv: cannot be read \(.*\); restore it: git"):
+        read_manifest(manifest)
+
+
+CSV_LIKE = st.lists(
+    st.lists(st.sampled_from(["1", "0.5", "-2", "x", "", "class", "inf", '"', "a,b"]), max_size=5),
+    max_size=12,
+).map(lambda rows: "\n".join(",".join(row) for row in rows))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.binary(max_size=300) | CSV_LIKE.map(str.encode), compress=st.booleans())
+def test_any_file_is_added_or_refused_in_one_line(copied_root, content, compress):
+    """Whatever bytes `datasets add` is given: a manifest row that loads, or a UserError."""
+    path = copied_root / ("any.csv.gz" if compress else "any.csv")
+    path.write_bytes(gzip.compress(content) if compress else content)
+    try:
+        row, _ = add_dataset(path, copied_root, replace=True)
+    except UserError as err:
+        assert "\n" not in str(err) and str(err)
+    else:
+        dataset = load_dataset(row["name"], copied_root)
+        assert dataset.n_classes >= 2 and np.isfinite(dataset.x).all()
+    finally:
+        path.unlink()

@@ -8,16 +8,16 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from batch_inefficiency import report
-from batch_inefficiency.data import load_trial_data, prepare_trials
+from batch_inefficiency.data import load_trial_data, prepare_trials, write_splits
 from batch_inefficiency.datasets import load_dataset
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.figures.spec import FIGURES
@@ -197,7 +197,8 @@ def test_without_pango_the_pdf_is_left_out_with_a_note(repo, tmp_path, monkeypat
     monkeypatch.setattr(report, "pdf_unavailable", lambda: "WeasyPrint cannot load (test)")
     with pytest.raises(UserError, match=r"cannot write .*report.pdf: WeasyPrint cannot load"):
         report.write_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
-    env = os.environ | {"PYTHONPATH": str(tmp_path)}
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = os.environ | {"PYTHONPATH": path}  # the fake weasyprint first
     (tmp_path / "weasyprint.py").write_text("raise OSError('cannot load library pango')\n")
     result = subprocess.run(
         [*SNAKEMAKE, "-n", "--config", f"results={tmp_path / 'r'}"],
@@ -214,22 +215,46 @@ def test_without_pango_the_pdf_is_left_out_with_a_note(repo, tmp_path, monkeypat
     assert "write_report_pdf" not in result.stdout + result.stderr
 
 
+# Imported by every Python process that has it on PYTHONPATH: in the first summarise_task
+# job it writes half of that job's second table and SIGKILLs the job and Snakemake with it.
+KILL_MID_WRITE = """
+import os, signal, sys
+if any(arg.endswith("summarise_task.py") for arg in sys.argv):
+    import pandas as pd
+    original, calls = pd.DataFrame.to_csv, []
+    def to_csv(self, path=None, *args, **kwargs):
+        calls.append(path)
+        if len(calls) < 2:
+            return original(self, path, *args, **kwargs)
+        text = original(self, None, *args, **kwargs)
+        with open(path, "w") as half:
+            half.write(text[: len(text) // 2])
+            half.flush()
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+    pd.DataFrame.to_csv = to_csv
+"""
+
+
 def test_killed_run_resumes_to_the_same_tables(repo, tmp_path, tiny_run):
+    """SIGKILL mid-write: every output of the job is there, one half written; the rerun
+    (after --unlock, as the README says) redoes that job and gives the same tables."""
     config = tiny_config(tmp_path, results="killed", training=TRAINING | {"epochs": [6, 9]})
-    command = [*SNAKEMAKE, "--configfile", str(config)]
-    job = subprocess.Popen(
-        command,
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILL_MID_WRITE)
+    path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
+    job = subprocess.run(
+        [*SNAKEMAKE, "--configfile", str(config)],
         cwd=repo,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env=os.environ | {"PYTHONPATH": path},
+        capture_output=True,
         start_new_session=True,
     )
-    logs = tmp_path / "killed" / "logs" / "train"
-    deadline = time.monotonic() + 120
-    while not any(logs.rglob("*.log")) and time.monotonic() < deadline and job.poll() is None:
-        time.sleep(0.05)
-    os.killpg(job.pid, signal.SIGKILL)  # a hard kill, mid-training
-    job.wait()
+    assert job.returncode == -signal.SIGKILL
+    (half,) = (tmp_path / "killed" / "metrics").glob("*/trials.csv")
+    assert (half.parent / "rates.csv").is_file()  # all of the job's outputs exist...
+    whole = tiny_run / "metrics" / half.parent.name / "trials.csv"
+    assert 0 < len(half.read_text()) < len(whole.read_text())  # ...one of them half written
     assert not (tmp_path / "killed" / "tables" / "tasks.csv").exists()
     assert snakemake("--unlock", "--configfile", str(config), cwd=repo).returncode == 0
     resumed = snakemake("--configfile", str(config), cwd=repo)
@@ -249,22 +274,115 @@ def test_killed_run_resumes_to_the_same_tables(repo, tmp_path, tiny_run):
         pd.testing.assert_frame_equal(got.drop(columns=timing), expected.drop(columns=timing))
 
 
-def test_bad_config_stops_before_any_job_naming_the_key(repo, tmp_path):
-    result = snakemake("-n", "--configfile", str(tiny_config(tmp_path, trials="ten")), cwd=repo)
-    assert result.returncode != 0
+def error_lines(result):
+    """The lines of a command's output that report an error, and whether a traceback shows."""
     output = result.stdout + result.stderr
-    assert "schema['properties']['trials']" in output
-    assert "'ten' is not of type 'integer'" in output
-    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if re.search(r"error", line, re.IGNORECASE)]
+    return lines, "Traceback" in output
 
 
-def test_mismatched_budgets_stop_before_any_job(repo, tmp_path):
-    training = TRAINING | {"epochs": [5]}
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        ({"trials": "ten"}, "error: config key trials: 'ten' is not of type 'integer'"),
+        (
+            {"training": TRAINING | {"epochs": [5]}},
+            "error: training.epochs has 1 budget(s) for 2 training.learning_rates; give one "
+            "budget per rate, in the same order",
+        ),
+    ],
+    ids=["trials", "budgets"],
+)
+def test_bad_config_stops_before_any_job_in_one_line_naming_the_key(
+    repo, tmp_path, overrides, line
+):
+    result = snakemake("-n", "--configfile", str(tiny_config(tmp_path, **overrides)), cwd=repo)
+    assert result.returncode == 2
+    assert error_lines(result) == ([line], False)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_job_that_fails_on_a_user_mistake_prints_one_line(repo, tmp_path):
+    """`device: cuda` without CUDA cannot be refused at config time (a cluster's login node
+    may have no GPU); the training job says so in one line, with no traceback."""
+    training = TRAINING | {"engine": TRAINING["engine"] | {"device": "cuda"}}
+    config = tiny_config(tmp_path, training=training)
+    split = tmp_path / "results" / "splits" / "iris.npz"
+    split.parent.mkdir(parents=True)
+    write_splits("iris", repo / "resources" / "datasets", 2, 5, "ordinal", split)
     result = snakemake(
-        "-n", "--configfile", str(tiny_config(tmp_path, training=training)), cwd=repo
+        str(split.parent.parent / "runs/iris/1/run.json"), "--configfile", str(config), cwd=repo
     )
     assert result.returncode != 0
-    assert (
-        "training.epochs has 1 budget(s) for 2 training.learning_rates"
-        in result.stdout + result.stderr
+    lines, traceback = error_lines(result)
+    assert not traceback
+    assert "error: device 'cuda' requested but torch.cuda.is_available() is False" in lines
+    assert "Error in rule train:" in lines
+    assert "prepare_split" not in result.stdout + result.stderr  # only the training job ran
+
+
+def test_full_disk_fails_the_job_naming_the_cause(repo, tmp_path, small_disk):
+    """Results on a 16 KiB tmpfs: the split of wine does not fit."""
+    config = tiny_config(tmp_path)
+    results = small_disk / "results"
+    config.write_text(
+        yaml.safe_dump(yaml.safe_load(config.read_text()) | {"results": str(results)})
     )
+    result = snakemake(str(results / "splits" / "wine.npz"), "--configfile", str(config), cwd=repo)
+    assert result.returncode != 0
+    lines, traceback = error_lines(result)
+    assert not traceback
+    assert (
+        f"error: {results / 'splits' / 'wine.npz'}: no space left on device; free space on "
+        "that disk, then run again"
+    ) in lines
+    assert [p.name for p in results.rglob("*") if p.is_file()] == ["wine.log"]  # no partial split
+
+
+# What a clone holds that the workflow reads (the package comes from the environment).
+WORKFLOW_FILES = ("Snakefile", "environment.yml", "workflow", "config", "resources", "profiles")
+
+
+def test_readme_steps_add_a_data_set_that_the_workflow_runs(repo, tmp_path):
+    """The README's "Adding a data set" commands, run as written on a fresh copy with a plain
+    CSV (class first); the workflow then trains on it (short budgets, up to its metrics)."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in WORKFLOW_FILES:
+        copy = shutil.copytree if (repo / name).is_dir() else shutil.copy2
+        copy(repo / name, clone / name)
+    rng = np.random.default_rng(0)
+    digits = pd.DataFrame(
+        rng.normal(size=(60, 4)) + np.arange(60)[:, None] % 3, columns=list("wxyz")
+    )
+    digits.insert(0, "class", [f"d{i % 3}" for i in range(60)])
+    home = tmp_path / "home"
+    home.mkdir()
+    digits.to_csv(home / "digits.csv", index=False)
+    short = tmp_path / "short.yaml"
+    short.write_text(
+        yaml.safe_dump({"trials": 2, "training": {"learning_rates": [0.5, 0.05], "epochs": [6, 9]}})
+    )
+    readme = (repo / "README.md").read_text()
+    steps = re.search(r"\*\*Adding a data set\*\*.*?```bash\n(.*?)```", readme, re.DOTALL).group(1)
+    commands = [line.split("  #")[0].strip() for line in steps.strip().splitlines()]
+    assert [c.split()[0] for c in commands] == ["cp", "python", "printf", "snakemake"]
+    target = "results/metrics/digits/rates.csv"
+    for command in commands:
+        command = command.replace("NAME", "digits").replace("~/", f"{home}/")
+        command = re.sub(r"^python ", f"{sys.executable} ", command)
+        command = re.sub(
+            r"^snakemake --cores all ",
+            f"{sys.executable} -m snakemake {target} --cores 2 --configfile {short} ",
+            command,
+        )
+        done = subprocess.run(command, shell=True, cwd=clone, capture_output=True, text=True)
+        assert done.returncode == 0, command + "\n" + done.stdout + done.stderr
+        if " datasets add " in command:
+            assert done.stdout.startswith("added digits: 60 instances, 4 inputs, 3 classes")
+    manifest = pd.read_csv(clone / "resources/datasets/manifest.csv").set_index("name")
+    assert manifest.loc["digits", "file"] == "digits.csv"
+    rates = pd.read_csv(clone / target, dtype={"batch_size": str})
+    assert sorted(set(rates["batch_size"])) == ["1", "full"] and rates["best"].sum() == 2
+    split = load_trial_data(clone / "results/splits/digits.npz")
+    assert split.x_train.shape == (2, 36, 4) and split.n_classes == 3

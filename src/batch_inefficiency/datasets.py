@@ -1,15 +1,17 @@
 """The vendored data sets: manifest, verification and loading (docs/design.md §3).
 
 ``resources/datasets/manifest.csv`` lists every data set with its file and the
-SHA-256 of that file. A user adds a data set by dropping a CSV (header row,
-numeric inputs, the class in a column named ``class``) into the folder and a
-row into the manifest; ``python -m batch_inefficiency datasets add FILE``
-writes that row.
+SHA-256 of that file. A user adds a data set by copying a CSV (plain or gzip'd;
+header row, numeric inputs, the class in a column named ``class``) into the
+folder; ``python -m batch_inefficiency datasets add FILE`` checks it and writes
+its manifest row (README, "Adding a data set").
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from batch_inefficiency.errors import UserError
 
 DEFAULT_ROOT = Path("resources/datasets")
 CLASS_COLUMN = "class"
+USER_SOURCE = "added by user"
 MANIFEST_COLUMNS = (
     "name",
     "file",
@@ -62,11 +65,23 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"manifest not found: {path}")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_text_table(path, f"restore it: git checkout -- {path}")
     missing = [c for c in MANIFEST_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
     return frame[list(MANIFEST_COLUMNS)].to_dict("records")
+
+
+def read_text_table(path: Path, fix: str, sep: str = ",") -> pd.DataFrame:
+    """A CSV/TSV of strings; one that does not parse is a UserError saying ``fix``."""
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError is a ValueError
+        reason = " ".join(str(err).split())
+        raise UserError(f"{path}: cannot be read ({reason}); {fix}") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra fields an index
+        raise UserError(f"{path}: a row has more fields than the header; {fix}")
+    return frame
 
 
 def write_manifest(path: Path, rows: list[dict]) -> None:
@@ -94,34 +109,61 @@ def check_file(entry: dict[str, str], root: Path) -> str | None:
     return None
 
 
+def restore_hint(entry: dict[str, str], root: Path) -> str:
+    """How to get a data set file back in line with its manifest row."""
+    path = Path(root) / entry["file"]
+    if is_vendored(entry):
+        return (
+            f"restore it: git checkout -- {path}, or python -m batch_inefficiency datasets "
+            "rebuild (README, Data)"
+        )
+    return (
+        f"put the file you added back, or if you changed it on purpose: "
+        f"python -m batch_inefficiency datasets add {path} --replace"
+    )
+
+
 def verify(root: Path = DEFAULT_ROOT) -> list[str]:
     """Re-hash every data set against the manifest; returns the problems (empty if all good)."""
     return [p for e in read_manifest(Path(root) / "manifest.csv") if (p := check_file(e, root))]
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """Read and validate a data set CSV: a ``class`` column and numeric, complete inputs."""
+    """Read and validate a data set CSV (plain or compressed, e.g. ``.csv.gz``): a header
+    row, a ``class`` column anywhere in it, numeric and complete inputs."""
     path = Path(path)
     try:
         frame = pd.read_csv(path, dtype={CLASS_COLUMN: str}, keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, EOFError) as err:
-        raise UserError(f"{path}: cannot be read as CSV ({err})") from None
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path}: the file is empty") from None
+    except (OSError, ValueError, UnicodeDecodeError, EOFError, zlib.error) as err:
+        reason = " ".join(str(err).split())
+        raise UserError(f"{path}: cannot be read as CSV ({reason})") from None
     if CLASS_COLUMN not in frame.columns:
-        raise UserError(f"{path}: no column named {CLASS_COLUMN!r}")
+        raise UserError(
+            f"{path}: no column named {CLASS_COLUMN!r} (the first row must name the columns, "
+            f"the class in one named {CLASS_COLUMN!r})"
+        )
+    if frame.shape[1] < 2 or len(frame) < 2:
+        raise UserError(f"{path}: needs at least one input column and two rows")
     for column in frame.columns.drop(CLASS_COLUMN):
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise UserError(f"{path}: input column {column!r} is not numeric")
     if frame.isna().any().any():
         column = frame.columns[frame.isna().any()][0]
         raise UserError(f"{path}: column {column!r} has missing values")
-    if frame.shape[1] < 2 or len(frame) < 2:
-        raise UserError(f"{path}: needs at least one input column and two rows")
+    if not np.isfinite(frame.drop(columns=CLASS_COLUMN).to_numpy(dtype=np.float64)).all():
+        raise UserError(f"{path}: an input is infinite")
     return frame
 
 
 def describe_frame(path: Path) -> dict[str, str]:
     """Manifest statistics of a data set file: instances, inputs, classes, majority share."""
-    frame = read_frame(path)
+    return frame_statistics(read_frame(path))
+
+
+def frame_statistics(frame: pd.DataFrame) -> dict[str, str]:
+    """Manifest statistics of a data set read by :func:`read_frame`."""
     shares = frame[CLASS_COLUMN].value_counts(normalize=True)
     return {
         "instances": str(len(frame)),
@@ -139,7 +181,7 @@ def load_dataset(name: str, root: Path = DEFAULT_ROOT, nominal: str = "ordinal")
     """
     entry = manifest_entry(name, root)
     if problem := check_file(entry, root):
-        raise UserError(problem)
+        raise UserError(f"{problem}; {restore_hint(entry, Path(root))}")
     frame = read_frame(Path(root) / entry["file"])
     labels = frame.pop(CLASS_COLUMN)
     if nominal == "onehot":
@@ -157,21 +199,55 @@ def load_dataset(name: str, root: Path = DEFAULT_ROOT, nominal: str = "ordinal")
     )
 
 
-def add_dataset(path: Path, root: Path = DEFAULT_ROOT, **fields: str) -> dict[str, str]:
-    """Append (or replace) the manifest row of a CSV already placed in ``root``."""
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def is_vendored(row: dict[str, str]) -> bool:
+    """Whether a manifest row is one of the vendored (KEEL) data sets, not one a user added."""
+    return row["source"] != USER_SOURCE
+
+
+def add_dataset(
+    path: Path, root: Path = DEFAULT_ROOT, *, replace: bool = False, **fields: str
+) -> tuple[dict[str, str], dict[str, str] | None]:
+    """Add the manifest row of a CSV (``.csv`` or e.g. ``.csv.gz``) already placed in ``root``.
+
+    Returns (the new row, the row it replaced or None). A name already in the manifest is
+    refused unless ``replace``; a file that no stratified 60/20/20 split can serve (fewer
+    than 2 classes, a class too small) is refused.
+    """
     path = Path(path)
     if path.parent.resolve() != Path(root).resolve():
         raise UserError(f"{path}: copy the file into {root} first")
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
     name = fields.pop("name", None) or path.name.split(".")[0]
+    if not NAME_PATTERN.fullmatch(name):
+        raise UserError(
+            f"data set name {name!r}: use letters, digits, '-' and '_' (starting with a "
+            "letter or digit); rename the file or give --name"
+        )
+    manifest = Path(root) / "manifest.csv"
+    rows = read_manifest(manifest)
+    old = next((r for r in rows if r["name"] == name), None)
+    if old is not None and not replace:
+        kind = "a vendored data set" if is_vendored(old) else "a data set added before"
+        raise UserError(
+            f"data set name {name!r} is taken ({kind}, file {old['file']}); "
+            "give another --name, or --replace to replace its manifest row"
+        )
+    from batch_inefficiency.data import check_splittable  # data.py imports this module
+
+    frame = read_frame(path)
+    check_splittable(str(path), frame[CLASS_COLUMN].to_numpy(dtype=str))
     row = {c: "" for c in MANIFEST_COLUMNS} | {
         "name": name,
         "file": path.name,
-        **describe_frame(path),
+        **frame_statistics(frame),
         "sha256": sha256_of(path),
-        "source": "added by user",
+        "source": USER_SOURCE,
     }
     row.update({k: v for k, v in fields.items() if v})
-    manifest = Path(root) / "manifest.csv"
-    rows = [r for r in read_manifest(manifest) if r["name"] != name]
-    write_manifest(manifest, sorted([*rows, row], key=lambda r: r["name"]))
-    return row
+    kept = [r for r in rows if r["name"] != name]
+    write_manifest(manifest, sorted([*kept, row], key=lambda r: r["name"]))
+    return row, old

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from batch_inefficiency.datasets import read_manifest
+from batch_inefficiency.datasets import read_manifest, read_text_table
 from batch_inefficiency.errors import UserError
 
 ROLES = ("standard", "large")
@@ -22,14 +22,18 @@ def read_sheet(path: Path, datasets_root: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"datasets sheet not found: {path}")
-    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    sheet = read_text_table(path, "one row per task: name<TAB>suites<TAB>role", sep="\t")
     missing = {"name", "suites", "role"} - set(sheet.columns)
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
     known = {r["name"] for r in read_manifest(Path(datasets_root) / "manifest.csv")}
     for name, role in zip(sheet["name"], sheet["role"], strict=True):
         if name not in known:
-            raise UserError(f"{path}: {name!r} is not in the manifest; available: {sorted(known)}")
+            raise UserError(
+                f"{path}: {name!r} is not in {Path(datasets_root) / 'manifest.csv'} (add a new "
+                f"data set with: python -m batch_inefficiency datasets add FILE); "
+                f"available: {', '.join(sorted(known))}"
+            )
         if role not in ROLES:
             raise UserError(f"{path}: role {role!r} of {name!r} is not one of {ROLES}")
     if sheet["name"].duplicated().any():
@@ -45,7 +49,9 @@ def suite_tasks(sheet: pd.DataFrame, suite: str) -> list[str]:
     tasks = [name for name, suites in zip(sheet["name"], members, strict=True) if suite in suites]
     if not tasks:
         known = sorted({s for suites in members for s in suites})
-        raise UserError(f"unknown suite {suite!r}; available: {', '.join(known)}")
+        raise UserError(
+            f"config key datasets.suite: unknown suite {suite!r}; available: {', '.join(known)}"
+        )
     return tasks
 
 

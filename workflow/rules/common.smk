@@ -4,8 +4,9 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
+from batch_inefficiency.config import check_workflow_config
+from batch_inefficiency.datasets import manifest_entry
+from batch_inefficiency.errors import exit_on_error
 from batch_inefficiency.figures.spec import FIGURES
 from batch_inefficiency.report import pdf_unavailable
 from batch_inefficiency.resources import (
@@ -15,18 +16,14 @@ from batch_inefficiency.resources import (
     train_mem_mb,
     train_runtime_minutes,
 )
-from batch_inefficiency.runs import check_training
-from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
-validate(config, "../schemas/config.schema.yaml")
-check_training(config["training"])
-
+# A mistake in the config or the sheet stops here with one line naming the key, exit 2.
+with exit_on_error():
+    SHEET, TASKS, LARGE = check_workflow_config(
+        config, Path(workflow.basedir, "workflow", "schemas")
+    )
 RESULTS = Path(config["results"])
 DATASETS_ROOT = Path(config["datasets"]["root"])
-SHEET = read_sheet(Path(config["datasets"]["sheet"]), DATASETS_ROOT)
-validate(SHEET, "../schemas/datasets.schema.yaml")
-TASKS = suite_tasks(SHEET, config["datasets"]["suite"])
-LARGE = large_tasks(SHEET, config["datasets"]["suite"])
 LARGE_TASK = LARGE[0] if LARGE else None
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
@@ -73,8 +70,8 @@ def metrics_settings():
 
 
 def dataset_file(wildcards):
-    """The vendored CSV of a task (the rule reruns if it changes)."""
-    return str(DATASETS_ROOT / SHEET.loc[wildcards.task, "name"]) + ".csv.gz"
+    """The data set file of a task, as the manifest names it (the rule reruns if it changes)."""
+    return str(DATASETS_ROOT / manifest_entry(wildcards.task, DATASETS_ROOT)["file"])
 
 
 def batch_sizes(task):

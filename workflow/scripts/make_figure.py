@@ -2,8 +2,9 @@
 import sys
 
 from batch_inefficiency.figures import make_figure
+from batch_inefficiency.jobs import start_job
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 make_figure(
     snakemake.wildcards.figure,
     inputs=dict(snakemake.input.items()),

@@ -1,9 +1,10 @@
 # Adapter: snakemake.* -> batch_inefficiency.tables.write_tables; stderr -> log.
 import sys
 
+from batch_inefficiency.jobs import start_job
 from batch_inefficiency.tables import write_tables
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 table = write_tables(
     tasks=snakemake.params.tasks,
     rates=snakemake.input.rates,

@@ -2,8 +2,9 @@
 import sys
 
 from batch_inefficiency.data import write_splits
+from batch_inefficiency.jobs import start_job
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 data = write_splits(
     name=snakemake.wildcards.task,
     root=snakemake.params.root,

@@ -1,9 +1,10 @@
 # Adapter: snakemake.* -> batch_inefficiency.statistics_stage.write_statistics; stderr -> log.
 import sys
 
+from batch_inefficiency.jobs import start_job
 from batch_inefficiency.statistics_stage import write_statistics
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 claims = write_statistics(
     tasks=snakemake.params.tasks,
     tasks_table=snakemake.input.tasks,

@@ -1,9 +1,10 @@
 # Adapter: snakemake.* -> batch_inefficiency.metrics.summarise_task_files; stderr -> log.
 import sys
 
+from batch_inefficiency.jobs import start_job
 from batch_inefficiency.metrics import summarise_task_files
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 rates = summarise_task_files(
     curves=snakemake.input.curves,
     replicas=snakemake.input.replicas,

@@ -1,10 +1,10 @@
 # Adapter: snakemake.* -> batch_inefficiency.runs.train_task; stderr (progress) -> log.
-import sys
 from pathlib import Path
 
+from batch_inefficiency.jobs import start_job
 from batch_inefficiency.runs import train_task
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 train_task(
     split=snakemake.input.split,
     out_dir=Path(snakemake.output.metadata).parent,

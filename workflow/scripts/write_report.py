@@ -1,9 +1,10 @@
 # Adapter: snakemake.* -> batch_inefficiency.report.build_report; stderr -> log.
 import sys
 
+from batch_inefficiency.jobs import start_job
 from batch_inefficiency.report import TABLES, build_report
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 build_report(
     config=snakemake.params.config,
     tables={name: snakemake.input[name] for name in TABLES},
