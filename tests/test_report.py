@@ -20,8 +20,8 @@ def run_json(path, host: str, cpu: str, commit: str) -> None:
             "threads_torch": 1,
         },
         "timing": {"setup_seconds": 1.0, "train_seconds": 2.0},
-        "environment": {"device_name": "NVIDIA H200"},
-        "provenance": {
+        "environment": {
+            "device_name": "NVIDIA H200",
             "git_commit": commit,
             "machine": {
                 "host": host,

@@ -178,7 +178,7 @@ def test_report_has_every_table_and_figure_and_no_unfilled_field(tiny_run):
     for row in claims.itertuples():  # no verdict without its stability
         assert f'<td class="verdict">{row.verdict}</td><td>{row.stability}</td>' in page
     info = json.loads((tiny_run / "runs" / "iris" / "1" / "run.json").read_text())
-    assert f"<td>{info['provenance']['git_commit']}</td>" in page  # the training commit
+    assert f"<td>{info['environment']['git_commit']}</td>" in page  # the training commit
 
 
 @pytest.mark.skipif(pdf_unavailable() is not None, reason=str(pdf_unavailable()))

@@ -133,16 +133,17 @@ def run_summary(run_files: list[Path]) -> tuple[pd.DataFrame, dict[str, Any], pd
 
 
 def training_machine(info: Mapping) -> dict[str, Any]:
-    """The machine, device and commit that trained one run (its run.json)."""
-    machine = info.get("provenance", {}).get("machine", {})
+    """The machine, device and commit that trained one run (its run.json ``environment``)."""
+    environment = info["environment"]
+    machine = environment.get("machine", {})
     return {
         "host": machine.get("host", "unknown"),
         "cpu": machine.get("cpu", "unknown"),
         "cpus": machine.get("cpu_count", "unknown"),
         "os": machine.get("os", "unknown"),
         "python": machine.get("python", "unknown"),
-        "device": info["environment"].get("device_name", "unknown"),
-        "commit": info.get("provenance", {}).get("git_commit", "unknown"),
+        "device": environment.get("device_name", "unknown"),
+        "commit": environment.get("git_commit", "unknown"),
     }
 
 
