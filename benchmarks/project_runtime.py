@@ -22,10 +22,10 @@ from pathlib import Path
 
 import yaml
 
-from batch_inefficiency.data import prepare_trials
 from batch_inefficiency.datasets import load_dataset
 from batch_inefficiency.engine import train
 from batch_inefficiency.runs import engine_settings
+from batch_inefficiency.splits import prepare_trials
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
 

@@ -17,11 +17,11 @@ import torch
 import yaml
 
 from batch_inefficiency import report
-from batch_inefficiency.data import load_trial_data, prepare_trials, write_splits
 from batch_inefficiency.datasets import load_dataset
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.figures.spec import FIGURES
 from batch_inefficiency.report import TABLES, pdf_unavailable
+from batch_inefficiency.splits import load_trial_data, prepare_trials, write_splits
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "1"]
 STATISTICS_TABLES = ("tasks.csv", "tests.csv", "claims.csv", "verdict_stability.csv")

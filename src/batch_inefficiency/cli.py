@@ -72,10 +72,10 @@ def _run(args: argparse.Namespace) -> int:
     check_writable_folder(args.out, "--out")  # before the engine's imports take seconds
     import numpy as np
 
-    from batch_inefficiency.data import prepare_trials
     from batch_inefficiency.engine import EngineSettings
     from batch_inefficiency.models import ModelSpec
     from batch_inefficiency.runs import train_and_save
+    from batch_inefficiency.splits import prepare_trials
 
     hidden = int(args.hidden) if args.hidden.isdigit() else args.hidden
     settings = EngineSettings(

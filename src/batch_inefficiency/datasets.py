@@ -236,7 +236,7 @@ def add_dataset(
             f"data set name {name!r} is taken ({kind}, file {old['file']}); "
             "give another --name, or --replace to replace its manifest row"
         )
-    from batch_inefficiency.data import check_splittable  # data.py imports this module
+    from batch_inefficiency.splits import check_splittable  # splits.py imports this module
 
     frame = read_frame(path)
     check_splittable(str(path), frame[CLASS_COLUMN].to_numpy(dtype=str))

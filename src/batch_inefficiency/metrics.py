@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from batch_inefficiency.batch_sizes import ONLINE, sort_key
-from batch_inefficiency.data import load_trial_data
+from batch_inefficiency.splits import load_trial_data
 
 KEYS = ["batch_size", "lr"]
 

@@ -22,10 +22,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from batch_inefficiency import batch_sizes
-from batch_inefficiency.data import TrialData, load_trial_data
 from batch_inefficiency.engine import EngineSettings, RunResult, train
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.provenance import now
+from batch_inefficiency.splits import TrialData, load_trial_data
 
 RUN_FILES = (
     "run.json",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from batch_inefficiency.batch_sizes import FULL, ONLINE, method_name
-from batch_inefficiency.data import load_trial_data
+from batch_inefficiency.splits import load_trial_data
 from batch_inefficiency.survival import method_times
 
 GRID_COLUMNS = [

@@ -1,7 +1,7 @@
-# Adapter: snakemake.* -> batch_inefficiency.data.write_splits; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.splits.write_splits; stderr -> log.
 import sys
 
-from batch_inefficiency.data import write_splits
+from batch_inefficiency.splits import write_splits
 from batch_inefficiency.jobs import start_job
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
