@@ -396,3 +396,8 @@ def test_stability_table_marks_robust_and_fragile_verdicts():
     row = pd.Series({"a": "supported", "b": "supported", "c": "partly supported", "d": "n/a"})
     assert stability_label(row, ["a", "b", "c", "d"]) == "fragile: c -> partly supported"
     assert stability_label(row, ["a", "b", "d"]) == "robust"
+    row["e"] = "not computable"
+    assert stability_label(row, ["a", "b", "d", "e"]) == "robust (not computable: e)"
+    assert stability_label(row, ["a", "c", "e"]) == (
+        "fragile: c -> partly supported (not computable: e)"
+    )

@@ -159,8 +159,9 @@ def verdict_text(claims: pd.DataFrame) -> str:
     """``C1: supported (fragile: ...); ...``: each verdict with its stability, never without."""
     parts = []
     for row in claims.to_dict("records"):
-        stability = row.get("stability", "")
-        note = "" if stability in ("robust", "") else f" ({stability})"
+        stability = row.get("stability")
+        fragile = isinstance(stability, str) and stability.startswith("fragile")
+        note = f" ({stability})" if fragile else ""
         parts.append(f"{row['claim']}: {row['verdict']}{note}")
     return "; ".join(parts)
 

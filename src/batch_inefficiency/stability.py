@@ -23,6 +23,7 @@ from batch_inefficiency.stats import Analysis, Settings, Study, all_tests, resul
 from batch_inefficiency.verdicts import RULES, claims_table
 
 NOT_APPLICABLE = "n/a"
+NOT_COMPUTABLE = "not computable"
 
 
 def applies(claim: str, analysis: Analysis) -> bool:
@@ -31,14 +32,17 @@ def applies(claim: str, analysis: Analysis) -> bool:
 
 
 def stability_label(row: pd.Series, columns: list[str]) -> str:
-    """``robust``, or ``fragile: <column> -> <verdict>; ...`` against the primary column."""
+    """``robust``, or ``fragile: <column> -> <verdict>; ...`` against the primary column.
+
+    A column where the verdict cannot be computed (too few tasks left) gives no verdict
+    to disagree with: it is not a flip, and the label names it after the rest.
+    """
     primary = row[columns[0]]
-    flips = [
-        f"{column} -> {row[column]}"
-        for column in columns[1:]
-        if row[column] not in (primary, NOT_APPLICABLE)
-    ]
-    return "robust" if not flips else "fragile: " + "; ".join(flips)
+    others = [column for column in columns[1:] if row[column] not in (primary, NOT_APPLICABLE)]
+    flips = [f"{column} -> {row[column]}" for column in others if row[column] != NOT_COMPUTABLE]
+    missing = [column for column in others if row[column] == NOT_COMPUTABLE]
+    label = "robust" if not flips else "fragile: " + "; ".join(flips)
+    return label + (f" (not computable: {'; '.join(missing)})" if missing else "")
 
 
 def verdict_stability(

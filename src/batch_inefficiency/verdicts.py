@@ -27,8 +27,9 @@ with 95% CIs, or in the stability table's one-sided analysis one-sided with 90% 
   best rate on log batch size lies below 0; partly if one holds; else not supported.
 
 A verdict is **robust** when every alternative analysis of the stability table
-gives the same verdict, else **fragile**, and the report says so wherever it
-states the verdict.
+that can be computed gives the same verdict, else **fragile**, and the report says
+so wherever it states the verdict. An analysis that leaves too few tasks for a
+verdict ("not computable") is named beside the label, not counted as a flip.
 """
 
 from __future__ import annotations
