@@ -196,7 +196,9 @@ def build_report(
     ``tables``: CSV paths by table name (TABLES); ``figures``: PNG paths by figure name
     (titles and captions from the figure specification, FIGURES).
     """
-    frames = {name: pd.read_csv(tables[name]) for name in TABLES}
+    # "n/a" (an analysis that does not apply) is a verdict cell's text, not a missing value.
+    read = {"keep_default_na": False, "na_values": [""]}
+    frames = {name: pd.read_csv(tables[name], **read) for name in TABLES}
     runs, environment, machines = run_summary(run_files)
     template = jinja2.Environment(
         loader=jinja2.FunctionLoader(
