@@ -52,6 +52,8 @@ def search_row(folder: Path, level: float) -> dict:
         "best_lr_mean": info["best_lr_mean"],
         "trials": len(best),
         "censored": int(best["censored"].sum()),
+        "budget_steps": info["settings"]["max_epochs"]
+        * batch_sizes.steps_per_epoch(info["batch_rows"], info["n_train"]),
         **_ci_columns("steps", steps, level),
         "ci_coverage": median_ci(steps, level).coverage,
         **_ci_columns("epochs", epochs, level),
@@ -66,6 +68,7 @@ def add_seconds(table: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
         keys = pd.MultiIndex.from_frame(table[["task", "batch_size"]])
         cost = per_step.reindex(keys).to_numpy()
         table[f"seconds_per_step_{device}"] = cost
+        table[f"device_name_{device}"] = rows["device_name"].iloc[0]
         for part in ("", "_low", "_high"):
             table[f"seconds_{device}{part}"] = table[f"steps{part}"] * cost
     return table

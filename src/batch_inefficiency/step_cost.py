@@ -29,6 +29,7 @@ from batch_inefficiency.engine.records import environment
 from batch_inefficiency.engine.settings import DTYPES
 from batch_inefficiency.engine.torch_path import TorchTrainer
 from batch_inefficiency.models import ModelSpec, initial_weights, to_tensors
+from batch_inefficiency.provenance import cpu_model
 
 MAX_STEPS_PER_PASS = 256  # batches per timed pass (a pass covers steps x batch rows rows)
 
@@ -91,7 +92,7 @@ def step_costs(
     try:
         rows = []
         for device in devices():
-            name = environment(device)["device_name"]
+            name = cpu_model() if device.type == "cpu" else environment(device)["device_name"]
             for size in sizes:
                 batch_rows = batch_sizes.rows(size, data.x_train.shape[1])
                 seconds, timed = seconds_per_step(
