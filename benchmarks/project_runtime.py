@@ -11,6 +11,13 @@ smaller budget leave early). Prints one JSON line per job and a summary with the
 projected total on ``--cores`` cores running one single-threaded job per core.
 
     python benchmarks/project_runtime.py --configfile config/config.yaml --cores 2
+
+With ``--scaling`` it projects the scaling study instead (docs/design.md §9): per rate
+search, seconds per epoch with the first rates' replicas active, times
+``max_epochs`` x (first rates + ``max_widenings``) / first rates. That is an upper
+bound: it assumes no replica stops at the target and every widening is used. Pass
+``--measured results/scaling`` to use, where a search has already run, the epochs its
+replicas actually ran (``trials.csv``) instead of the bound.
 """
 
 from __future__ import annotations
@@ -20,12 +27,15 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from batch_inefficiency.data import prepare_trials
 from batch_inefficiency.datasets import load_dataset
 from batch_inefficiency.engine import train
+from batch_inefficiency.resources import task_shape
 from batch_inefficiency.runs import engine_settings
+from batch_inefficiency.scaling_config import study_batch_sizes
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
 
@@ -70,6 +80,48 @@ def job_seconds(task: str, batch: str, config: dict, epochs: int) -> dict:
     }
 
 
+def scaling_job(task: str, batch: str, config: dict, epochs: int, measured: Path | None) -> dict:
+    """Project one rate search: an upper bound, or the replica-epochs it actually ran."""
+    scaling, training = config["scaling"], config["training"]
+    dataset = load_dataset(task, Path(config["datasets"]["root"]), config["datasets"]["nominal"])
+    data = prepare_trials(dataset, range(scaling["trials"]), config["seed"])
+    # Tiny rates: no replica diverges or reaches the target while measured (the cost of a
+    # replica-epoch does not depend on its rate).
+    rates = [1e-7 * (i + 1) for i in range(len(scaling["initial_mean_rates"]))]
+    probe = training | {"learning_rates": rates, "epochs": [1] * len(rates)}
+    train(data, engine_settings(probe, batch, config["seed"], threads=1))  # warm-up
+    probe["epochs"] = [epochs] * len(rates)
+    start = time.perf_counter()
+    train(data, engine_settings(probe, batch, config["seed"], threads=1))
+    per_replica_epoch = (time.perf_counter() - start) / epochs / (len(rates) * len(data.trials))
+    replica_epochs = (
+        len(data.trials) * scaling["max_epochs"] * (len(rates) + scaling["max_widenings"])
+    )
+    done = measured / task / batch / "trials.csv" if measured else None
+    if done is not None and done.is_file():
+        replica_epochs = int(pd.read_csv(done)["epochs_run"].sum())
+    return {
+        "task": task,
+        "batch_size": batch,
+        "measured": done is not None and done.is_file(),
+        "seconds_per_replica_epoch": per_replica_epoch,
+        "projected_seconds": per_replica_epoch * replica_epochs,
+    }
+
+
+def scaling_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]:
+    """Every rate search of the scaling study, projected."""
+    jobs = []
+    for task in args.tasks or suite_tasks(sheet, config["scaling"]["suite"]):
+        shape = task_shape(
+            task, Path(config["datasets"]["root"]), config["datasets"]["nominal"], "twice_inputs"
+        )
+        for batch in study_batch_sizes(config["scaling"], shape.n_train - shape.n_classes):
+            jobs.append(scaling_job(task, batch, config, args.epochs, args.measured))
+            print(json.dumps(jobs[-1]), flush=True)
+    return jobs
+
+
 def main() -> None:
     """Measure every job of the configuration and print the projection."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -77,13 +129,15 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3, help="measured epochs per job")
     parser.add_argument("--tasks", nargs="*", help="only these tasks (default: the suite)")
+    parser.add_argument("--scaling", action="store_true", help="project the scaling study")
+    parser.add_argument("--measured", type=Path, help="with --scaling: results/scaling of a run")
     args = parser.parse_args()
     config = load_config(args.configfile)
     sheet = read_sheet(Path(config["datasets"]["sheet"]), Path(config["datasets"]["root"]))
     suite = config["datasets"]["suite"]
     large = set(large_tasks(sheet, suite))
-    jobs = []
-    for task in args.tasks or suite_tasks(sheet, suite):
+    jobs = scaling_jobs(config, args, sheet) if args.scaling else []
+    for task in [] if args.scaling else args.tasks or suite_tasks(sheet, suite):
         key = "large_task_batch_sizes" if task in large else "batch_sizes"
         for batch in config["training"][key]:
             jobs.append(job_seconds(task, batch, config, args.epochs))
