@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -222,11 +223,30 @@ def run_search(
         for outcome in outcomes_of(run.records, indices, round_number):
             search.outcomes[outcome.index] = outcome
         following = next_index(search.outcomes)
+        _log_round(search, following)
         if following is None or search.widenings >= settings.max_widenings:
             break
         search.widenings += 1
         indices = [following]
     return search
+
+
+def _log_round(search: Search, following: int | None) -> None:
+    """One line per round on stderr (the job's log): rates so far and what comes next."""
+    tried = ", ".join(
+        f"{o.lr:.3g}: {o.median_steps:.0f}" for _, o in sorted(search.outcomes.items())
+    )
+    best = best_outcome(search.outcomes).lr
+    step = (
+        "interior"
+        if following is None
+        else f"next {rate_of(following, search.settings.rates_per_decade):.3g}"
+    )
+    print(
+        f"round {len(search.runs) - 1}: median steps by rate {{{tried}}}; best {best:.3g}; {step}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def rate_table(search: Search, batch_size: str) -> pd.DataFrame:
