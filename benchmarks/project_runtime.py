@@ -17,7 +17,8 @@ search, seconds per epoch with the first rates' replicas active, times
 ``max_epochs`` x (first rates + ``max_widenings``) / first rates. That is an upper
 bound: it assumes no replica stops at the target and every widening is used. Pass
 ``--measured results/scaling`` to use, where a search has already run, the epochs its
-replicas actually ran (``trials.csv``) instead of the bound.
+replicas actually ran (``trials.csv``) instead of the bound, and, for the searches
+not yet run, the bound times the share of their bound that the run ones used.
 """
 
 from __future__ import annotations
@@ -94,19 +95,33 @@ def scaling_job(task: str, batch: str, config: dict, epochs: int, measured: Path
     start = time.perf_counter()
     train(data, engine_settings(probe, batch, config["seed"], threads=1))
     per_replica_epoch = (time.perf_counter() - start) / epochs / (len(rates) * len(data.trials))
-    replica_epochs = (
-        len(data.trials) * scaling["max_epochs"] * (len(rates) + scaling["max_widenings"])
-    )
+    bound = len(data.trials) * scaling["max_epochs"] * (len(rates) + scaling["max_widenings"])
     done = measured / task / batch / "trials.csv" if measured else None
-    if done is not None and done.is_file():
-        replica_epochs = int(pd.read_csv(done)["epochs_run"].sum())
+    ran = int(pd.read_csv(done)["epochs_run"].sum()) if done and done.is_file() else None
     return {
         "task": task,
         "batch_size": batch,
-        "measured": done is not None and done.is_file(),
         "seconds_per_replica_epoch": per_replica_epoch,
-        "projected_seconds": per_replica_epoch * replica_epochs,
+        "bound_replica_epochs": bound,
+        "replica_epochs_run": ran,
+        "projected_seconds": per_replica_epoch * (bound if ran is None else ran),
     }
+
+
+def calibrate(jobs: list[dict]) -> float | None:
+    """Scale the unmeasured searches' bounds by the measured ones' share of their bound.
+
+    Returns that share (replica-epochs run / bound over the searches already run), or
+    None when none has run; the estimate assumes other tasks stop as early as those.
+    """
+    ran = [j for j in jobs if j["replica_epochs_run"] is not None]
+    if not ran:
+        return None
+    share = sum(j["replica_epochs_run"] for j in ran) / sum(j["bound_replica_epochs"] for j in ran)
+    for job in jobs:
+        if job["replica_epochs_run"] is None:
+            job["projected_seconds"] *= share
+    return share
 
 
 def scaling_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]:
@@ -119,6 +134,8 @@ def scaling_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]:
         for batch in study_batch_sizes(config["scaling"], shape.n_train - shape.n_classes):
             jobs.append(scaling_job(task, batch, config, args.epochs, args.measured))
             print(json.dumps(jobs[-1]), flush=True)
+    share = calibrate(jobs)
+    print(json.dumps({"calibration_share_of_bound": share}), flush=True)
     return jobs
 
 

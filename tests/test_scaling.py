@@ -99,7 +99,8 @@ def test_search_on_data_respects_the_widening_limit_and_writes_its_files(make_da
     search = run_search(data, "4", TRAINING, settings, 3, 1)
     assert len(search.runs) == 3 and search.widenings == 2  # the first round, then 2 more
     assert sorted(search.outcomes) == [-9, -8, -7]  # 1e-4 / 4 ~ 10^(-9/2), then one step up
-    assert search.result() == "edge"  # nothing reached 99%: still at the edge at the limit
+    assert next_index(search.outcomes) == -6  # still at the edge at the limit...
+    assert search.result() == "censored"  # ...and nothing reached 99%
     split = tmp_path / "split.npz"
     save_trial_data(split, data)
     scaling = {

@@ -262,7 +262,7 @@ def test_scaling_study_writes_its_tables_claim_and_report_section(tiny_run):
     assert list(zip(table["task"], table["batch_size"], strict=True)) == [
         ("iris", "1"), ("iris", "full"), ("wine", "1"), ("wine", "full")
     ]  # fmt: skip
-    assert set(table["search"]) <= {"interior", "edge"} and (table["trials"] == 2).all()
+    assert set(table["search"]) <= {"interior", "edge", "censored"} and (table["trials"] == 2).all()
     np.testing.assert_allclose(table["best_lr_mean"], table["best_lr_sum"] * table["batch_rows"])
     assert (table["seconds_per_step_cpu"] > 0).all()
     noise = pd.read_csv(tiny_run / "scaling" / "iris" / "noise_scale.csv")

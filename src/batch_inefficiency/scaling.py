@@ -18,7 +18,9 @@ until that rate lies inside it:
   were tried: the larger one then stalls, diverges or is slower (ties go to the
   larger rate). Otherwise the grid is widened by one rate past the best edge
   and the search goes on, at most ``max_widenings`` times; a search that stops
-  there reports its best rate as ``edge``.
+  there reports its best rate as ``edge``. When most trials of the best rate
+  never reached the target (its median is censored), the search reports
+  ``censored``: the ranking then rests on trials reaching it and accuracy only.
 
 Adding a rate changes no other rate's numbers: initial weights and orders
 depend on (seed, trial) only (seeds.py). Each round's engine run is saved in
@@ -48,7 +50,7 @@ from batch_inefficiency.errors import UserError
 from batch_inefficiency.models import Weights
 from batch_inefficiency.runs import engine_settings
 
-INTERIOR, EDGE = "interior", "edge"
+INTERIOR, EDGE, CENSORED = "interior", "edge", "censored"
 SEARCH_FILES = ("search.json", "rates.csv", "trials.csv", "best_weights.npz")
 
 
@@ -187,7 +189,10 @@ class Search:
     widenings: int = 0
 
     def result(self) -> str:
-        """``interior`` or ``edge``."""
+        """``censored`` (most trials of the best rate never reached the target), else
+        ``edge`` (the best rate is at the grid's edge) or ``interior``."""
+        if math.isinf(best_outcome(self.outcomes).median_steps):
+            return CENSORED
         return EDGE if next_index(self.outcomes) is not None else INTERIOR
 
 

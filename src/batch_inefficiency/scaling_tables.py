@@ -4,7 +4,7 @@ From every rate search (search.json, trials.csv of each task x batch size), the
 step costs and the noise scales:
 
 * ``scaling.{csv,md,tex}``: one row per task x batch size: the search's end
-  (interior or edge) and rates tried, the best rate in both conventions, median
+  (interior, edge or censored) and rates tried, the best rate in both conventions, median
   steps / epochs / seconds to target over the best rate's trials with
   order-statistic CIs (∞ = censored: at least the budget), censored trials, the
   regime under the fitted S(B), and the task's B_crit and B_simple.
