@@ -159,11 +159,14 @@ def seconds_to_target_scaling(scaling: pd.DataFrame) -> Figure:
     if scaling.empty or not devices:
         empty_panel(axes[0], NO_SCALING)
         return fig
+    colours = _task_colours(list(dict.fromkeys(scaling["task"])))
     for ax, device in zip(axes, devices, strict=True):
-        rows = scaling.assign(
-            shown=scaling[f"seconds_{device}"].where(np.isfinite(scaling["steps"]))
-        )
+        done = np.isfinite(scaling["steps"])
+        rows = scaling.assign(shown=scaling[f"seconds_{device}"].where(done))
         _per_task_lines(ax, rows, "shown", "censored * 2 > trials")
+        for task, cut in scaling[~done].groupby("task", sort=False):  # at least the budget
+            bound = cut["budget_steps"] * cut[f"seconds_per_step_{device}"]
+            ax.plot(cut["batch_rows"], bound, "^", mfc="white", color=colours[task], ms=4)
         ax.set_ylabel(f"Seconds to target ({device})")
         plain_log_ticks(ax.yaxis)
         name = scaling.get(f"device_name_{device}")

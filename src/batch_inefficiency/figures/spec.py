@@ -183,7 +183,8 @@ SPECS = (
             "target hold-out accuracy against batch size, log-log, one panel per task, each batch "
             "size at its own best learning rate (searched until interior). Dots and bars: median "
             "over trials with its order-statistic confidence interval; open triangles: most trials "
-            "censored, drawn at the step budget (a lower bound). Dashed grey: perfect scaling from "
+            "censored, drawn at the step budget (a lower bound; below the fitted curve it only "
+            "says the budget was too short to test it). Dashed grey: perfect scaling from "
             "the smallest batch (steps ∝ 1/batch size). Line: the fitted S(B) = S_min (1 + B_crit "
             "/ B) (McCandlish et al. 2018); dotted: B_crit; dash-dotted: the gradient noise scale "
             "B_simple measured where on-line training reached the target (claim C5)."
@@ -218,8 +219,9 @@ SPECS = (
             "Beyond the paper (scaling study): the wall-clock seconds a user waits for one model "
             "to reach the target, median steps to target x the measured seconds per step of that "
             "batch size (torch path, one model, no evaluation, the job's threads; one panel per "
-            "device measured, its name above), log-log, one line per task. Open markers: censored "
-            "(not drawn when most trials never reached the target)."
+            "device measured, its name above), log-log, one line per task. Open triangles: most "
+            "trials never reached the target; drawn at the step budget x seconds per step, a "
+            "lower bound."
         ),
         section="beyond",
     ),
