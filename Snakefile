@@ -18,6 +18,7 @@ include: "workflow/rules/runs.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/statistics_stage.smk"
+include: "workflow/rules/scaling.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

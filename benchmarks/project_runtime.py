@@ -11,6 +11,14 @@ smaller budget leave early). Prints one JSON line per job and a summary with the
 projected total on ``--cores`` cores running one single-threaded job per core.
 
     python benchmarks/project_runtime.py --configfile config/config.yaml --cores 2
+
+With ``--scaling`` it projects the scaling study instead (docs/design.md §9): per rate
+search, seconds per epoch with the first rates' replicas active, times
+``max_epochs`` x (first rates + ``max_widenings``) / first rates. That is an upper
+bound: it assumes no replica stops at the target and every widening is used. Pass
+``--measured results/scaling`` to use, where a search has already run, the epochs its
+replicas actually ran (``trials.csv``) instead of the bound, and, for the searches
+not yet run, the bound times the share of their bound that the run ones used.
 """
 
 from __future__ import annotations
@@ -20,11 +28,14 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from batch_inefficiency.datasets import load_dataset
 from batch_inefficiency.engine import train
+from batch_inefficiency.resources import task_shape
 from batch_inefficiency.runs import engine_settings
+from batch_inefficiency.scaling_config import study_batch_sizes
 from batch_inefficiency.splits import prepare_trials
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
@@ -70,6 +81,64 @@ def job_seconds(task: str, batch: str, config: dict, epochs: int) -> dict:
     }
 
 
+def scaling_job(task: str, batch: str, config: dict, epochs: int, measured: Path | None) -> dict:
+    """Project one rate search: an upper bound, or the replica-epochs it actually ran."""
+    scaling, training = config["scaling"], config["training"]
+    dataset = load_dataset(task, Path(config["datasets"]["root"]), config["datasets"]["nominal"])
+    data = prepare_trials(dataset, range(scaling["trials"]), config["seed"])
+    # Tiny rates: no replica diverges or reaches the target while measured (the cost of a
+    # replica-epoch does not depend on its rate).
+    rates = [1e-7 * (i + 1) for i in range(len(scaling["initial_mean_rates"]))]
+    probe = training | {"learning_rates": rates, "epochs": [1] * len(rates)}
+    train(data, engine_settings(probe, batch, config["seed"], threads=1))  # warm-up
+    probe["epochs"] = [epochs] * len(rates)
+    start = time.perf_counter()
+    train(data, engine_settings(probe, batch, config["seed"], threads=1))
+    per_replica_epoch = (time.perf_counter() - start) / epochs / (len(rates) * len(data.trials))
+    bound = len(data.trials) * scaling["max_epochs"] * (len(rates) + scaling["max_widenings"])
+    done = measured / task / batch / "trials.csv" if measured else None
+    ran = int(pd.read_csv(done)["epochs_run"].sum()) if done and done.is_file() else None
+    return {
+        "task": task,
+        "batch_size": batch,
+        "seconds_per_replica_epoch": per_replica_epoch,
+        "bound_replica_epochs": bound,
+        "replica_epochs_run": ran,
+        "projected_seconds": per_replica_epoch * (bound if ran is None else ran),
+    }
+
+
+def calibrate(jobs: list[dict]) -> float | None:
+    """Scale the unmeasured searches' bounds by the measured ones' share of their bound.
+
+    Returns that share (replica-epochs run / bound over the searches already run), or
+    None when none has run; the estimate assumes other tasks stop as early as those.
+    """
+    ran = [j for j in jobs if j["replica_epochs_run"] is not None]
+    if not ran:
+        return None
+    share = sum(j["replica_epochs_run"] for j in ran) / sum(j["bound_replica_epochs"] for j in ran)
+    for job in jobs:
+        if job["replica_epochs_run"] is None:
+            job["projected_seconds"] *= share
+    return share
+
+
+def scaling_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]:
+    """Every rate search of the scaling study, projected."""
+    jobs = []
+    for task in args.tasks or suite_tasks(sheet, config["scaling"]["suite"]):
+        shape = task_shape(
+            task, Path(config["datasets"]["root"]), config["datasets"]["nominal"], "twice_inputs"
+        )
+        for batch in study_batch_sizes(config["scaling"], shape.n_train - shape.n_classes):
+            jobs.append(scaling_job(task, batch, config, args.epochs, args.measured))
+            print(json.dumps(jobs[-1]), flush=True)
+    share = calibrate(jobs)
+    print(json.dumps({"calibration_share_of_bound": share}), flush=True)
+    return jobs
+
+
 def main() -> None:
     """Measure every job of the configuration and print the projection."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -77,13 +146,15 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3, help="measured epochs per job")
     parser.add_argument("--tasks", nargs="*", help="only these tasks (default: the suite)")
+    parser.add_argument("--scaling", action="store_true", help="project the scaling study")
+    parser.add_argument("--measured", type=Path, help="with --scaling: results/scaling of a run")
     args = parser.parse_args()
     config = load_config(args.configfile)
     sheet = read_sheet(Path(config["datasets"]["sheet"]), Path(config["datasets"]["root"]))
     suite = config["datasets"]["suite"]
     large = set(large_tasks(sheet, suite))
-    jobs = []
-    for task in args.tasks or suite_tasks(sheet, suite):
+    jobs = scaling_jobs(config, args, sheet) if args.scaling else []
+    for task in [] if args.scaling else args.tasks or suite_tasks(sheet, suite):
         key = "large_task_batch_sizes" if task in large else "batch_sizes"
         for batch in config["training"][key]:
             jobs.append(job_seconds(task, batch, config, args.epochs))

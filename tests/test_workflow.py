@@ -49,6 +49,19 @@ TRAINING = {
     "engine": {"device": "cpu", "dtype": "float32", "matmul_precision": "highest", "path": "auto"},
 }
 
+# The scaling study on the tiny suite: on-line and full batch, two trials, a few epochs.
+SCALING = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())[
+    "scaling"
+] | {
+    "suite": "tiny",
+    "trials": 2,
+    "targets": {"iris": 0.6, "wine": 0.6},
+    "batch_sizes": ["1", "full"],
+    "max_epochs": 8,
+    "max_widenings": 1,
+    "step_seconds": 0.01,
+}
+
 
 def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
     """Two tiny tasks (iris; wine as the large task), two trials, a few epochs."""
@@ -66,6 +79,7 @@ def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
         },
         "training": TRAINING,
         "metrics": {"target_tolerance": 0.01},
+        "scaling": SCALING,
         "statistics": {"alpha": 0.05, "equivalence_margin": 0.01, "bootstrap_seed": 1},
         "quick": True,
     } | overrides
@@ -79,8 +93,12 @@ def test_dry_run_of_full_config_lists_every_job(repo, tmp_path):
     result = snakemake("-n", "--quiet", "rules", "--config", f"results={tmp_path}", cwd=repo)
     assert result.returncode == 0, result.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.MULTILINE))
-    assert counts["prepare_split"] == "27" and counts["summarise_task"] == "27"
+    # 27 tasks of the paper suite, and magic and penbased of the scaling suite
+    assert counts["prepare_split"] == "29" and counts["summarise_task"] == "27"
     assert counts["train"] == str(27 * 2 + 3)  # on-line and batch everywhere, 3 more on letter
+    # the scaling study: powers of 4 then full on letter, magic, penbased (8 each), satimage,
+    # segment (7 each) and vehicle (6); one noise scale and one step cost per task
+    assert counts["search_rates"] == "44" and counts["noise_scale"] == counts["step_cost"] == "6"
     assert counts["write_report"] == "1"
 
 
@@ -386,3 +404,30 @@ def test_readme_steps_add_a_data_set_that_the_workflow_runs(repo, tmp_path):
     assert sorted(set(rates["batch_size"])) == ["1", "full"] and rates["best"].sum() == 2
     split = load_trial_data(clone / "results/splits/digits.npz")
     assert split.x_train.shape == (2, 36, 4) and split.n_classes == 3
+
+
+def test_scaling_study_writes_its_tables_claim_and_report_section(tiny_run):
+    table = pd.read_csv(tiny_run / "tables" / "scaling.csv", dtype={"batch_size": str})
+    assert list(zip(table["task"], table["batch_size"], strict=True)) == [
+        ("iris", "1"), ("iris", "full"), ("wine", "1"), ("wine", "full")
+    ]  # fmt: skip
+    assert set(table["search"]) <= {"interior", "edge", "censored"} and (table["trials"] == 2).all()
+    np.testing.assert_allclose(table["best_lr_mean"], table["best_lr_sum"] * table["batch_rows"])
+    assert (table["seconds_per_step_cpu"] > 0).all()
+    noise = pd.read_csv(tiny_run / "scaling" / "iris" / "noise_scale.csv")
+    assert len(noise) == 2 and (noise["b_simple"] > 0).all()
+    claim = pd.read_csv(tiny_run / "tables" / "scaling_claim.csv").iloc[0]
+    assert claim["claim"] == "C5" and claim["verdict"] == "not computable"  # two tasks
+    page = html.unescape((tiny_run / "report" / "report.html").read_text())
+    assert "Beyond the paper" in page and claim["evidence"] in page
+
+
+def test_a_target_above_the_best_accuracy_seen_is_refused_naming_the_key(repo, tmp_path):
+    seen = tmp_path / "seen.tsv"
+    seen.write_text("task\tbest_hold_acc\tsource\niris\t0.9\ttest\n")
+    scaling = SCALING | {"accuracy_seen": str(seen), "targets": {"iris": 0.95, "wine": 0.6}}
+    result = snakemake("-n", "--configfile", str(tiny_config(tmp_path, scaling=scaling)), cwd=repo)
+    assert result.returncode != 0
+    assert "scaling.targets.iris = 0.95 is above the best hold-out accuracy seen on iris" in (
+        result.stdout + result.stderr
+    )

@@ -89,3 +89,14 @@ def label(value: str) -> str:
     if value == ONLINE:
         return "1 (on-line)"
     return "full (batch)" if value == FULL else value
+
+
+def powers(base: int, n_train: int) -> list[str]:
+    """``1, base, base², …`` below ``n_train``, then ``full``: a scaling study's batch sizes."""
+    if base < 2:
+        raise BatchSizeError(f"the base of batch-size powers must be >= 2, got {base!r}")
+    sizes, size = [], 1
+    while size < n_train:
+        sizes.append(str(size))
+        size *= base
+    return [*sizes, FULL]

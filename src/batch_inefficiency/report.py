@@ -182,6 +182,33 @@ def abstract(tasks: pd.DataFrame, claims: pd.DataFrame, config: Mapping) -> str:
     )
 
 
+# The scaling study's columns shown in the report (scaling.csv has them all).
+SCALING_COLUMNS = [
+    "task", "batch_size", "search", "best_lr_sum", "best_lr_mean", "trials", "censored",
+    "steps", "steps_low", "steps_high", "epochs", "seconds_cpu", "regime",
+]  # fmt: skip
+
+
+def beyond_the_paper(scaling: Mapping[str, Path] | None, figures: Mapping[str, Path]) -> dict:
+    """The "Beyond the paper" section (issue 12): its tables, figures and claim C5, if run."""
+    if scaling is None:
+        return {"claims": [], "tables": [], "figures": []}
+    table = pd.read_csv(scaling["scaling"], dtype={"batch_size": str})
+    shown = table[[c for c in SCALING_COLUMNS if c in table]]
+    return {
+        "claims": pd.read_csv(scaling["claim"]).to_dict("records"),
+        "tables": [
+            ("Steps, epochs and seconds to the target, per task and batch size", shown),
+            ("The S(B) fit and the gradient noise scale, per task", pd.read_csv(scaling["fit"])),
+        ],
+        "figures": [
+            (spec.title, embed_png(figures[name]), caption_text(spec.caption))
+            for name, spec in FIGURES.items()
+            if spec.section == "beyond"
+        ],
+    }
+
+
 def build_report(
     config: Mapping,
     tables: Mapping[str, Path],
@@ -190,12 +217,16 @@ def build_report(
     quick: bool,
     command: str,
     out: Path,
+    scaling: Mapping[str, Path] | None = None,
 ) -> str:
     """Render the report to ``out`` and return the HTML.
 
     ``tables``: CSV paths by table name (TABLES); ``figures``: PNG paths by figure name
-    (titles and captions from the figure specification, FIGURES).
+    (titles and captions from the figure specification, FIGURES); ``scaling``: the
+    scaling study's scaling, fit and claim CSVs (docs/design.md §9).
     """
+    beyond = beyond_the_paper(scaling, figures)
+    beyond["tables"] = [(title, Markup(table_html(frame))) for title, frame in beyond["tables"]]
     # "n/a" (an analysis that does not apply) is a verdict cell's text, not a missing value.
     read = {"keep_default_na": False, "na_values": [""]}
     frames = {name: pd.read_csv(tables[name], **read) for name in TABLES}
@@ -221,7 +252,9 @@ def build_report(
         figures=[
             (spec.title, embed_png(figures[name]), caption_text(spec.caption))
             for name, spec in FIGURES.items()
+            if spec.section == "paper"
         ],
+        beyond=beyond,
         runs=Markup(table_html(runs)),
         machines=Markup(table_html(machines)),
         total_hours=runs["seconds"].sum() / 3600,

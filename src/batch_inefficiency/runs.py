@@ -81,6 +81,8 @@ def tidy_tables(result: RunResult, batch_size: str) -> tuple[pd.DataFrame, pd.Da
             "budget": records.budget,
             "status": records.status,
             "epochs_run": records.epochs_run,
+            "target_epoch": records.target_epoch,
+            "target_step": records.target_step,
         }
     )
     return curves, replicas

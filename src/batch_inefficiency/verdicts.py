@@ -25,6 +25,13 @@ with 95% CIs, or in the stability table's one-sided analysis one-sided with 90% 
   trend test of epochs to target over batch sizes (permutation p-value) has
   p < alpha with L above its null mean (rising) and the CI of the slope of log
   best rate on log batch size lies below 0; partly if one holds; else not supported.
+* C5 (the gradient noise scale predicts the critical batch size; the scaling
+  study, docs/design.md §9; rule fixed before its data were seen): a task
+  counts if its S(B) fit has a CI (three or more batch sizes reached the
+  target) and B_simple is finite; with fewer than three such tasks, not
+  computable. Supported if B_simple / B_crit lies within a factor of 3 (1/3 to
+  3) in more than half of them; partly if within a factor of 10 in more than
+  half; else not supported.
 
 A verdict is **robust** when every alternative analysis of the stability table
 that can be computed gives the same verdict, else **fragile**, and the report says
@@ -46,6 +53,8 @@ STATEMENTS = {
     "C2": "The gap grows with the size of the training set.",
     "C3": "There is no apparent difference in the accuracy that the two reach.",
     "C4": "Larger batches need smaller learning rates; training time rises with batch size.",
+    "C5": "Beyond the paper: the critical batch size (the knee of steps to target against "
+    "batch size, rates tuned) is predicted by the gradient noise scale B_simple.",
 }
 DEFAULT_MAGNITUDE = {"factor": 10, "often": 0.5, "partly": 0.25}
 PRIMARY_MEASURE = "epochs needed"  # the paper's speed measure (tests.csv ``measure``)
@@ -193,6 +202,31 @@ def verdict_c4(tests: pd.DataFrame, alpha: float, **_) -> tuple[str, str]:
     if len(holds) == 2 and all(holds):
         return "supported", evidence
     return ("partly supported" if any(holds) else "not supported"), evidence
+
+
+C5_MIN_TASKS = 3  # tasks with both B_crit (with a CI) and B_simple
+
+
+def verdict_c5(fits: pd.DataFrame) -> tuple[str, str]:
+    """Verdict and evidence sentence for C5 from the scaling study's per-task fits."""
+    usable = fits[np.isfinite(fits["b_crit_low"]) & np.isfinite(fits["b_simple"])]
+    ratios = (usable["b_simple"] / usable["b_crit"]).to_numpy()
+    all_ratios = fits["b_simple"] / fits["b_crit"]
+    listed = ", ".join(f"{t} {r:.3g}x" for t, r in zip(fits["task"], all_ratios, strict=True))
+    if len(usable) < C5_MIN_TASKS:
+        return "not computable", (
+            f"B_simple / B_crit: {listed or 'none'}; {len(usable)} task(s) with both B_crit "
+            f"(with a CI) and B_simple, {C5_MIN_TASKS} needed"
+        )
+    within3 = int(((ratios >= 1 / 3) & (ratios <= 3)).sum())
+    within10 = int(((ratios >= 1 / 10) & (ratios <= 10)).sum())
+    evidence = (
+        f"B_simple / B_crit: {listed}; within a factor of 3 in {within3} of {len(usable)} tasks, "
+        f"of 10 in {within10}"
+    )
+    if within3 > len(usable) / 2:
+        return "supported", evidence
+    return ("partly supported" if within10 > len(usable) / 2 else "not supported"), evidence
 
 
 RULES = {

@@ -16,6 +16,8 @@ from batch_inefficiency.resources import (
     train_mem_mb,
     train_runtime_minutes,
 )
+from batch_inefficiency.scaling_config import check_scaling, study_batch_sizes
+from batch_inefficiency.suites import suite_tasks
 
 # A mistake in the config or the sheet stops here with one line naming the key, exit 2.
 with exit_on_error():
@@ -25,6 +27,8 @@ with exit_on_error():
 RESULTS = Path(config["results"])
 DATASETS_ROOT = Path(config["datasets"]["root"])
 LARGE_TASK = LARGE[0] if LARGE else None
+SCALING = config["scaling"]
+SCALING_TASKS = suite_tasks(SHEET, SCALING["suite"])
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
 # report.pdf is a final output only where WeasyPrint can print (docs/design.md §7: "PDF where
@@ -40,7 +44,7 @@ def task_pattern(tasks):
 
 
 wildcard_constraints:
-    task=task_pattern(TASKS),
+    task=task_pattern(dict.fromkeys([*TASKS, *SCALING_TASKS])),
     batch="[1-9][0-9]*|full",
     figure="|".join(FIGURES),
 
@@ -103,6 +107,55 @@ def run_files(kind):
     return files
 
 
+def scaling_n_train(task):
+    """A lower bound of a task's training-split size (60% of it, less one row per class)."""
+    shape = task_shape(
+        task,
+        DATASETS_ROOT,
+        config["datasets"]["nominal"],
+        config["training"]["model"]["hidden"],
+    )
+    return shape.n_train - shape.n_classes
+
+
+with exit_on_error():
+    check_scaling(
+        SCALING,
+        SCALING_TASKS,
+        config["trials"],
+        {task: scaling_n_train(task) for task in SCALING_TASKS},
+    )
+
+
+def scaling_batch_sizes(task):
+    """Batch sizes of the scaling study on a task (the config's list, or powers then full)."""
+    return study_batch_sizes(SCALING, scaling_n_train(task))
+
+
+def scaling_files(name):
+    """One file of every rate search of the scaling study (search.json, trials.csv, ...)."""
+    return [
+        results("scaling", task, batch, name)
+        for task in SCALING_TASKS
+        for batch in scaling_batch_sizes(task)
+    ]
+
+
+def scaling_outputs():
+    """The scaling study's tables and figures (the `scaling` target)."""
+    figures = [
+        results("figures", f"{name}.{ext}")
+        for name, spec in FIGURES.items()
+        if spec.section == "beyond"
+        for ext in ("pdf", "png")
+    ]
+    return [
+        results("tables", "scaling.csv"),
+        results("tables", "scaling_fit.csv"),
+        *figures,
+    ]
+
+
 def gpu_count(wildcards):
     """Training jobs ask for a GPU when the engine is told to use CUDA."""
     return int(config["training"]["engine"]["device"] == "cuda")
@@ -129,6 +182,8 @@ def figure_input_files():
         "tasks": rules.make_tables.output.tasks,
         "grid": rules.make_tables.output.grid,
         "cd": rules.run_statistics.output.critical_difference,
+        "scaling": rules.scaling_tables.output.scaling,
+        "scaling_fit": rules.scaling_tables.output.fit,
     }
 
 
@@ -179,6 +234,7 @@ def final_outputs():
     return [
         *(results("tables", f"{name}.csv") for name in tables),
         *figures,
+        *scaling_outputs(),
         *report_files,
     ]
 

@@ -9,6 +9,9 @@ rule write_report:
         large_task_grid=rules.make_tables.output.grid,
         figures=expand(rules.plot_figure.output.png, figure=FIGURES),
         runs=all_run_records,
+        scaling_scaling=rules.scaling_tables.output.scaling,
+        scaling_fit=rules.scaling_tables.output.fit,
+        scaling_claim=rules.scaling_tables.output.claim,
     output:
         html=report(
             results("report", "report.html"),

@@ -13,5 +13,6 @@ build_report(
     quick=snakemake.params.quick,
     command=snakemake.params.command,
     out=snakemake.output.html,
+    scaling={k: snakemake.input[f"scaling_{k}"] for k in ("scaling", "fit", "claim")},
 )
 print(f"wrote {snakemake.output.html}", file=sys.stderr)

@@ -233,6 +233,15 @@ def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | No
     return curves, epochs_run, final, seconds
 
 
+def _target_records(reached_epoch: np.ndarray, batch_rows: int, n_train: int) -> dict:
+    """``target_epoch`` and ``target_step`` of the records (-1 where never reached)."""
+    steps = batch_sizes.steps_per_epoch(batch_rows, n_train)
+    return {
+        "target_epoch": reached_epoch,
+        "target_step": np.where(reached_epoch >= 0, reached_epoch * steps, -1),
+    }
+
+
 def _run(
     data: TrialData, settings: EngineSettings, given: Weights | None, progress: Progress | None
 ) -> RunResult:
@@ -255,6 +264,7 @@ def _run(
         budget=call.budget,
         status=call.stopper.status,
         epochs_run=epochs_run,
+        **_target_records(call.stopper.reached_epoch, plan.batch_rows, n_train),
         **curves,
     )
     info = run_info(settings, plan, data, runtime, timing)

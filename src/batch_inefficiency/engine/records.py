@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 FORMAT = "batch_inefficiency.run/1"
 COMPLETE, DIVERGED, STOPPED_EARLY = "complete", "diverged", "stopped_early"
+REACHED_TARGET = "reached_target"  # settings.target: hold-out accuracy reached (issue 12)
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,10 @@ class Records:
     lr: np.ndarray  # [R] float64
     trial: np.ndarray  # [R] int64, the trial number (not its position)
     budget: np.ndarray  # [R] int64
-    status: np.ndarray  # [R] str: complete | diverged | stopped_early
+    status: np.ndarray  # [R] str: complete | diverged | reached_target | stopped_early
     epochs_run: np.ndarray  # [R] int64
+    target_epoch: np.ndarray  # [R] int64: epoch the hold-out accuracy reached the target, or -1
+    target_step: np.ndarray  # [R] int64: weight updates by then (epoch x steps per epoch), or -1
     train_loss: np.ndarray  # [R, E+1] mean per-instance loss on the training split
     train_acc: np.ndarray  # [R, E+1]
     hold_acc: np.ndarray  # [R, E+1]
@@ -106,7 +109,9 @@ def load_run(run_dir: str | Path) -> RunResult:
     run = Path(run_dir)
     info = json.loads((run / "run.json").read_text())
     with np.load(run / "records.npz", allow_pickle=False) as npz:
-        records = Records(**{f.name: npz[f.name] for f in fields(Records)})
+        # Runs written before the target stop existed have no target_* arrays: -1 (never).
+        never = np.full(len(npz["lr"]), -1, dtype=np.int64)
+        records = Records(**{f.name: npz.get(f.name, never) for f in fields(Records)})
     return RunResult(
         info, records, load_weights(run / "audit.npz"), load_weights(run / "final_weights.npz")
     )

@@ -38,7 +38,9 @@ class EngineSettings:
     """Everything that fixes one training call (besides the data).
 
     ``epochs`` is the epoch budget of each learning rate (one int: the same for
-    all). ``chunk_rows`` None picks :data:`CHUNK_ROWS` for the device.
+    all). ``chunk_rows`` None picks :data:`CHUNK_ROWS` for the device. ``target``
+    (a hold-out accuracy in (0, 1], or None) stops each replica at the first epoch
+    its own hold-out accuracy reaches it (stopping.py).
     """
 
     batch_size: int | Literal["full"]
@@ -55,6 +57,7 @@ class EngineSettings:
     divergence_factor: float = 1e3
     threads: int = 1
     chunk_rows: int | None = None
+    target: float | None = None
 
     @property
     def budgets(self) -> tuple[int, ...]:
@@ -156,3 +159,5 @@ def check_settings(s: EngineSettings, n_train: int) -> None:
     if not is_int(s.threads) or s.threads < 1:
         fail(f"threads must be an integer >= 1, got {s.threads!r}")
     _check_optional_int("chunk_rows", s.chunk_rows)
+    if s.target is not None and not (_positive_number(s.target) and s.target <= 1):
+        fail(f"target must be None or a hold-out accuracy in (0, 1], got {s.target!r}")

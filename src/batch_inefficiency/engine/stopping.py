@@ -2,8 +2,10 @@
 
 Checked in this order (docs/run_format.md): ``diverged`` (non-finite weights or
 loss, or training loss above ``divergence_factor`` x the replica's initial
-loss), ``complete`` (budget spent), ``stopped_early`` (with ``patience``: the
-rate's trial-mean hold-out accuracy has not improved for that many epochs).
+loss), ``reached_target`` (with ``target``: the replica's own hold-out accuracy
+has reached it; :attr:`Stopper.reached_epoch` keeps the epoch), ``complete``
+(budget spent), ``stopped_early`` (with ``patience``: the rate's trial-mean
+hold-out accuracy has not improved for that many epochs).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 import torch
 
 from .contract import Replicas, Scores
-from .records import COMPLETE, DIVERGED, STOPPED_EARLY
+from .records import COMPLETE, DIVERGED, REACHED_TARGET, STOPPED_EARLY
 from .settings import EngineSettings
 
 
@@ -22,7 +24,9 @@ class Stopper:
     def __init__(
         self, settings: EngineSettings, rate_index: np.ndarray, budget: np.ndarray
     ) -> None:
-        self.status = np.full(len(rate_index), COMPLETE, dtype="<U13")
+        self.status = np.full(len(rate_index), COMPLETE, dtype="<U14")
+        self.reached_epoch = np.full(len(rate_index), -1, dtype=np.int64)  # [R], -1: never
+        self._target = settings.target
         self._rate_of = rate_index  # [R]
         self._budget = budget  # [R]
         self._factor = settings.divergence_factor
@@ -39,14 +43,26 @@ class Stopper:
         finite = torch.stack([torch.isfinite(p).flatten(1).all(1) for p in active.params])
         loss = scores.train_loss
         diverged = ~finite.all(0).cpu().numpy() | ~np.isfinite(loss) | (loss > self._limit[ids])
-        done = diverged | (self._budget[ids] == epoch)
+        reached = self._reached(epoch, ids, scores.hold_acc, diverged)
+        done = diverged | reached | (self._budget[ids] == epoch)
         if self._patience is not None:
             stale = self._stale_rates(epoch, self._rate_of[ids], scores.hold_acc, diverged)
             early = stale[self._rate_of[ids]] & ~done
             self.status[ids[early]] = STOPPED_EARLY
             done |= early
+        self.status[ids[reached]] = REACHED_TARGET
         self.status[ids[diverged]] = DIVERGED
         return done
+
+    def _reached(
+        self, epoch: int, ids: np.ndarray, hold_acc: np.ndarray, diverged: np.ndarray
+    ) -> np.ndarray:
+        """[Ra] bool: replicas (not diverged) whose hold-out accuracy reached the target now."""
+        if self._target is None:
+            return np.zeros(len(ids), dtype=bool)
+        reached = (hold_acc >= self._target) & ~diverged
+        self.reached_epoch[ids[reached]] = epoch
+        return reached
 
     def _stale_rates(
         self, epoch: int, rate_of: np.ndarray, hold_acc: np.ndarray, diverged: np.ndarray

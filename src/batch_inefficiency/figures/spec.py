@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from . import across_tasks, illustration, large_task
+from . import across_tasks, illustration, large_task, scaling
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class FigureSpec:
     title: str  # heading in the paper-style report
     label: str  # label in Snakemake's report
     caption: str  # reStructuredText, one paragraph
+    section: str = "paper"  # report section: "paper" (the replication) or "beyond" (issue 12)
 
 
 SPECS = (
@@ -171,6 +172,60 @@ SPECS = (
             "the valley, while on-line steps re-evaluate the gradient after every instance and "
             "follow the curve."
         ),
+    ),
+    FigureSpec(
+        name="scaling_steps_to_target",
+        draw=scaling.steps_to_target_scaling,
+        inputs=("scaling", "scaling_fit"),
+        options=(),
+        title="Beyond the paper: steps to the target against batch size, rates tuned",
+        label="scaling: steps to target vs batch size",
+        caption=(
+            "Beyond the paper (scaling study): weight updates (steps) needed to reach the task's "
+            "target hold-out accuracy against batch size, log-log, one panel per task, each batch "
+            "size at its own best learning rate (searched until interior). Dots and bars: median "
+            "over trials with its order-statistic confidence interval; open triangles: most trials "
+            "censored, drawn at the step budget (a lower bound; below the fitted curve it only "
+            "says the budget was too short to test it). Dashed grey: perfect scaling from "
+            "the smallest batch (steps ∝ 1/batch size). Line: the fitted S(B) = S_min (1 + B_crit "
+            "/ B) (McCandlish et al. 2018); dotted: B_crit; dash-dotted: the gradient noise scale "
+            "B_simple measured where on-line training reached the target (claim C5)."
+        ),
+        section="beyond",
+    ),
+    FigureSpec(
+        name="scaling_best_rate",
+        draw=scaling.best_rate_scaling,
+        inputs=("scaling",),
+        options=(),
+        title="Beyond the paper: best learning rate against batch size",
+        label="scaling: best rate vs batch size",
+        caption=(
+            "Beyond the paper (scaling study): the learning rate that reaches the target in the "
+            "fewest steps, in the mean convention (summed rate x batch size), against batch size, "
+            "log-log, one line per task. Open markers: the search ended at the edge of its grid "
+            "(widening limit) or most trials never reached the target. A flat line means the "
+            "summed rate falls as 1/batch size. Grey: the paper's largest (dashed, 0.1) and "
+            "smallest (dotted, 0.0001) summed rates in the mean convention."
+        ),
+        section="beyond",
+    ),
+    FigureSpec(
+        name="scaling_seconds_to_target",
+        draw=scaling.seconds_to_target_scaling,
+        inputs=("scaling",),
+        options=(),
+        title="Beyond the paper: seconds to the target against batch size",
+        label="scaling: seconds to target vs batch size",
+        caption=(
+            "Beyond the paper (scaling study): the wall-clock seconds a user waits for one model "
+            "to reach the target, median steps to target x the measured seconds per step of that "
+            "batch size (torch path, one model, no evaluation, the job's threads; one panel per "
+            "device measured, its name above), log-log, one line per task. Open triangles: most "
+            "trials never reached the target; drawn at the step budget x seconds per step, a "
+            "lower bound."
+        ),
+        section="beyond",
     ),
 )
 FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in SPECS}

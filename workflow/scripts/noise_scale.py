@@ -1,0 +1,18 @@
+# Adapter: snakemake.* -> batch_inefficiency.noise_scale.noise_scale_task; stderr -> log.
+import sys
+
+from batch_inefficiency.noise_scale import noise_scale_task
+
+sys.stderr = open(snakemake.log[0], "w")
+frame = noise_scale_task(
+    split=snakemake.input.split,
+    weights=snakemake.input.weights,
+    rates=snakemake.input.rates,
+    trials=snakemake.input.trials,
+    out=snakemake.output.csv,
+    task=snakemake.wildcards.task,
+    model=snakemake.params.model,
+    n_trials=snakemake.params.trials,
+    seed=snakemake.params.seed,
+)
+print(frame.to_string(), file=sys.stderr)
