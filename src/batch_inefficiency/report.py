@@ -209,6 +209,17 @@ def beyond_the_paper(scaling: Mapping[str, Path] | None, figures: Mapping[str, P
     }
 
 
+def report_template() -> jinja2.Template:
+    """The report's Jinja template (package data), strict about undefined fields."""
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: files("batch_inefficiency").joinpath("templates", name).read_text()
+        ),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(default=True),
+    ).get_template("report.html.j2")
+
+
 def build_report(
     config: Mapping,
     tables: Mapping[str, Path],
@@ -231,14 +242,7 @@ def build_report(
     read = {"keep_default_na": False, "na_values": [""]}
     frames = {name: pd.read_csv(tables[name], **read) for name in TABLES}
     runs, environment, machines = run_summary(run_files)
-    template = jinja2.Environment(
-        loader=jinja2.FunctionLoader(
-            lambda name: files("batch_inefficiency").joinpath("templates", name).read_text()
-        ),
-        undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(default=True),
-    ).get_template("report.html.j2")
-    page = template.render(
+    page = report_template().render(
         quick=quick,
         abstract=abstract(frames["tasks"], frames["claims"], config),
         claims=frames["claims"].to_dict("records"),
