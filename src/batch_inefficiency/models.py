@@ -10,7 +10,7 @@ Variants are small registries (name → implementation with one contract), so a
 new activation, loss, initialisation or hidden-size rule is one entry:
 
 * ``ACTIVATIONS``: the hidden non-linearity and its derivative written in terms
-  of its *output* (what the hand-written backward of engine_torch/engine_fused
+  of its *output* (what the hand-written backward of engine/torch_path.py and engine/fused_path.py
   needs).
 * ``LOSSES``: the output function paired with its loss: the error signal at the
   output pre-activation and the summed per-instance loss.

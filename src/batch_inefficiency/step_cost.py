@@ -22,11 +22,11 @@ import pandas as pd
 import torch
 
 from batch_inefficiency import batch_sizes
+from batch_inefficiency.engine import PATHS
 from batch_inefficiency.engine.contract import Problem, Replicas
 from batch_inefficiency.engine.plan import CHUNK_ROWS
 from batch_inefficiency.engine.records import environment
 from batch_inefficiency.engine.settings import DTYPES
-from batch_inefficiency.engine.torch_path import TorchTrainer
 from batch_inefficiency.models import ModelSpec, initial_weights, to_tensors
 from batch_inefficiency.provenance import cpu_model
 from batch_inefficiency.splits import TrialData, load_trial_data
@@ -51,7 +51,7 @@ def seconds_per_step(
         data.x_train[:1, :rows], data.y_train[:1, :rows], data.n_classes, spec, batch_rows,
         reduction, DTYPES[dtype], device, CHUNK_ROWS[device.type],
     )  # fmt: skip
-    trainer = TorchTrainer(problem)
+    trainer = PATHS["torch"](problem)
     weights = initial_weights(spec, data.x_train.shape[2], data.n_classes, 0, [data.trials[0]])
     params = to_tensors(weights, DTYPES[dtype], device)
     replica = Replicas(*params, np.array([1e-4]), np.zeros(1, dtype=np.int64), np.zeros(1, int))
