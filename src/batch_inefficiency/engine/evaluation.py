@@ -1,8 +1,13 @@
-"""Per-epoch evaluation of every active replica: training loss, accuracy on the three splits.
+"""Evaluation of the replicas: training loss and accuracy, hold-out and test accuracy.
 
 Shared by all paths: whatever trained the weights, they are scored here with the
 same chunked batched products (``chunk_rows`` rows at a time), so the curves of
-different paths are comparable.
+different paths are comparable. A replica's scores do not depend on which other
+replicas are scored with it, so each split is scored only for the replicas
+that need it (docs/design.md §8): :class:`EpochScores` holds one epoch's
+scores, the hold-out accuracy of every active replica and the training scores
+of those that ask for them; test accuracy is scored where test_schedule.py
+asks.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import torch
 
 from batch_inefficiency.models import ACTIVATIONS, LOSSES, ModelSpec
 
-from .contract import Replicas, Scores, Tensor, hidden
+from .contract import Replicas, hidden
 
 
 class Evaluator:
@@ -42,19 +47,27 @@ class Evaluator:
         self._act = ACTIVATIONS[spec.activation]
         self._loss = LOSSES[spec.loss]
 
-    def __call__(self, replicas: Replicas) -> Scores:
-        """Scores of ``replicas`` on (train, hold-out, test)."""
-        index = torch.from_numpy(replicas.trial_index).to(replicas.w1.device)
-        (loss, train_acc), (_, hold_acc), (_, test_acc) = (
-            self._split(replicas, index, split) for split in range(3)
-        )
-        return Scores(loss, train_acc, hold_acc, test_acc)
+    def train(self, replicas: Replicas) -> tuple[np.ndarray, np.ndarray]:
+        """``[Ra]`` mean loss and ``[Ra]`` accuracy of ``replicas`` on the training split."""
+        return self._split(replicas, 0)
 
-    def _split(
-        self, replicas: Replicas, index: Tensor, split: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def hold(self, replicas: Replicas) -> np.ndarray:
+        """``[Ra]`` accuracy of ``replicas`` on the hold-out split."""
+        return self._split(replicas, 1)[1]
+
+    def test(self, replicas: Replicas) -> np.ndarray:
+        """``[Ra]`` accuracy of ``replicas`` on the test split."""
+        return self._split(replicas, 2)[1]
+
+    @property
+    def n_hold(self) -> int:
+        """Instances in the hold-out split."""
+        return self._x[1].shape[1]
+
+    def _split(self, replicas: Replicas, split: int) -> tuple[np.ndarray, np.ndarray]:
         """(mean loss, accuracy) per replica on one split; the loss on the training split only."""
         w1, b1, w2, b2 = replicas.params
+        index = torch.from_numpy(replicas.trial_index).to(w1.device)
         xs, ys = self._x[split], self._y[split]
         n = xs.shape[1]
         loss = torch.zeros(len(index), dtype=torch.float64, device=index.device)
@@ -70,3 +83,29 @@ class Evaluator:
                 t = self._t_train[:, :, start:stop].index_select(0, index)  # [Ra, k, c]
                 loss += self._loss.summed(z2.transpose(1, 2), t.transpose(1, 2)).double()
         return (loss / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
+
+
+class EpochScores:
+    """One epoch's scores of the active replicas, each computed at most once.
+
+    The hold-out accuracy of every replica is computed on creation; the training
+    loss and accuracy only for the replicas passed to :meth:`score_train` (NaN
+    for the others, and ``scored`` false).
+    """
+
+    def __init__(self, evaluator: Evaluator, active: Replicas) -> None:
+        self._evaluator = evaluator
+        self._active = active
+        self.hold_acc = evaluator.hold(active)  # [Ra]
+        self.train_loss = np.full(len(active.ids), np.nan)  # [Ra]
+        self.train_acc = np.full(len(active.ids), np.nan)  # [Ra]
+        self.scored = np.zeros(len(active.ids), dtype=bool)  # [Ra] training scores computed
+
+    def score_train(self, wanted: np.ndarray) -> None:
+        """Compute the training loss and accuracy of the ``wanted [Ra]`` replicas not yet scored."""
+        todo = wanted & ~self.scored
+        if not todo.any():
+            return
+        replicas = self._active if todo.all() else self._active.keep(todo)
+        self.train_loss[todo], self.train_acc[todo] = self._evaluator.train(replicas)
+        self.scored |= todo
