@@ -323,6 +323,7 @@ class FusedTrainer:
         self._act = ACTIVATION_CODES[problem.spec.activation]
         self._loss = LOSS_CODES[problem.spec.loss]
         self._one = np_dtype.type(1)
+        self._groups: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None
         self._compile()
 
     def _compile(self) -> None:
@@ -346,7 +347,7 @@ class FusedTrainer:
             self._y,
             np.ascontiguousarray(orders, dtype=np.int64),
             replicas.trial_index,
-            *trial_groups(replicas.trial_index),
+            *self._trial_groups(replicas.trial_index),
             full.astype(dtype),
             last.astype(dtype),
             self._batch,
@@ -354,6 +355,13 @@ class FusedTrainer:
             self._loss,
             self._one,
         )
+
+
+    def _trial_groups(self, trial_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`trial_groups` of the active replicas, kept until they change."""
+        if self._groups is None or self._groups[0] is not trial_index:
+            self._groups = trial_index, trial_groups(trial_index)
+        return self._groups[1]
 
 
 def trial_groups(trial_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

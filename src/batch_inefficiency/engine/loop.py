@@ -218,7 +218,11 @@ def _loss_bound(data: TrialData, settings: EngineSettings, plan: Plan) -> LossBo
 
 
 def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | None):
-    """Run the epochs; return the curves, epochs run, final weights and training seconds."""
+    """Run the epochs; return the curves, epochs run, final weights and timing.
+
+    Timing: ``train_seconds`` (all of it) and ``kernel_seconds`` (the path's
+    ``train_epoch`` calls; the rest is scoring, stopping and bookkeeping).
+    """
     n_rep, n_cols = len(call.lr), call.settings.max_epochs + 1
     steps = batch_sizes.steps_per_epoch(call.plan.batch_rows, n_train)
     final = [p.clone() for p in active.params]  # each replica's weights when it stopped
@@ -227,11 +231,16 @@ def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | No
     tests = HoldPeaks(call.rate_index, evaluate.n_hold, evaluate.test, curves["test_acc"])
     epochs_run = np.zeros(n_rep, dtype=np.int64)
     start = time.perf_counter()
+    kernel = 0.0
     for epoch in range(n_cols):
         if epoch:
             seed = call.settings.base_seed
             orders = _orders(seed, call.trials, active.trial_index, epoch - 1, n_train)
+            kernel -= time.perf_counter()
             call.trainer.train_epoch(active, orders)
+            if call.plan.device.type == "cuda":
+                torch.cuda.synchronize(call.plan.device)  # the epoch's kernels, timed as such
+            kernel += time.perf_counter()
         done = _score(call, epoch, active, curves, tests)
         seconds = time.perf_counter() - start
         ids = active.ids
@@ -247,7 +256,7 @@ def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | No
             _notify(progress, EpochProgress(epoch, n_cols - 1, len(active.ids), seconds))
         if not len(active.ids):
             break
-    return curves, epochs_run, final, seconds
+    return curves, epochs_run, final, {"train_seconds": seconds, "kernel_seconds": kernel}
 
 
 def _score(
@@ -281,8 +290,8 @@ def _run(
         replicas = Replicas(*params, call.lr, call.trial_index, np.arange(len(call.lr)))
         setup_seconds = time.perf_counter() - setup_start
         n_train = data.x_train.shape[1]
-        curves, epochs_run, final, seconds = _epochs(call, replicas, n_train, progress)
-    timing = {"setup_seconds": setup_seconds, "train_seconds": seconds}
+        curves, epochs_run, final, timing = _epochs(call, replicas, n_train, progress)
+    timing = {"setup_seconds": setup_seconds, **timing}
     runtime["numba_threading_layer"] = _numba_threading_layer()
     records = Records(
         lr=call.lr,
