@@ -37,6 +37,7 @@ float32 matmul without TF32). Run on a quiet machine:
 
 from __future__ import annotations
 
+import batch_inefficiency  # noqa: F401  # isort: skip  (first: sets OMP_WAIT_POLICY)
 import argparse
 import json
 import time

@@ -25,6 +25,7 @@ budget_r). Prints one JSON line per job and a summary: the projected total on
 
 from __future__ import annotations
 
+import batch_inefficiency  # noqa: F401  # isort: skip  (first: sets OMP_WAIT_POLICY)
 import argparse
 import json
 from pathlib import Path

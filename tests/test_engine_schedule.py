@@ -130,3 +130,10 @@ def test_a_low_divergence_factor_scores_the_loss_every_epoch(make_data):
     default = train(make_data(), replace(settings, divergence_factor=1e3)).records
     assert np.isnan(default.train_loss[:, [5, 7, 8, 9, 11]]).all()
     np.testing.assert_array_equal(default.hold_acc, rec.hold_acc)
+
+
+def test_timing_separates_the_kernel_from_scoring(make_data):
+    run = train(make_data(), EngineSettings(batch_size=1, learning_rates=(0.3,), epochs=5))
+    timing = run.info["timing"]
+    assert 0 < timing["kernel_seconds"] <= timing["train_seconds"]
+    assert timing["train_seconds"] == run.records.seconds[0, -1]

@@ -165,6 +165,12 @@ def train_runtime(wildcards, attempt):
     return attempt * train_runtime_minutes(train_workload(wildcards))
 
 
+def train_priority(wildcards):
+    """Longest first: a training job's priority is its estimated minutes, so the long jobs
+    start while the short ones can still fill the other cores (docs/design.md §8)."""
+    return train_runtime_minutes(train_workload(wildcards))
+
+
 def train_mem(wildcards, attempt):
     """Megabytes a training job asks the scheduler for: the calibrated estimate, x attempt."""
     return attempt * train_mem_mb(train_workload(wildcards))
