@@ -14,6 +14,7 @@ from batch_inefficiency.resources import (
     task_shape,
     train_mem_mb,
     train_runtime_minutes,
+    train_seconds,
 )
 from batch_inefficiency.runs import check_training
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
@@ -166,9 +167,9 @@ def train_runtime(wildcards, attempt):
 
 
 def train_priority(wildcards):
-    """Longest first: a training job's priority is its estimated minutes, so the long jobs
+    """Longest first: a training job's priority is its estimated seconds, so the long jobs
     start while the short ones can still fill the other cores (docs/design.md §8)."""
-    return train_runtime_minutes(train_workload(wildcards))
+    return round(train_seconds(train_workload(wildcards)))
 
 
 def train_mem(wildcards, attempt):
