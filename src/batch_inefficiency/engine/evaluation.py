@@ -17,7 +17,7 @@ import torch
 
 from batch_inefficiency.models import ACTIVATIONS, LOSSES, ModelSpec
 
-from .contract import Replicas, hidden
+from .contract import Replicas, Tensor, hidden
 
 
 class Evaluator:
@@ -44,6 +44,7 @@ class Evaluator:
         onehot = np.eye(n_classes)[splits[0][1]].transpose(0, 2, 1)  # [T, k, n]
         self._t_train = torch.as_tensor(onehot, dtype=dtype, device=device).contiguous()
         self._chunk = chunk_rows
+        self._kept: tuple[tuple[int, bytes], list[tuple[Tensor, Tensor]]] | None = None
         self._act = ACTIVATIONS[spec.activation]
         self._loss = LOSSES[spec.loss]
 
@@ -67,22 +68,41 @@ class Evaluator:
     def _split(self, replicas: Replicas, split: int) -> tuple[np.ndarray, np.ndarray]:
         """(mean loss, accuracy) per replica on one split; the loss on the training split only."""
         w1, b1, w2, b2 = replicas.params
-        index = torch.from_numpy(replicas.trial_index).to(w1.device)
-        xs, ys = self._x[split], self._y[split]
-        n = xs.shape[1]
-        loss = torch.zeros(len(index), dtype=torch.float64, device=index.device)
-        correct = torch.zeros(len(index), dtype=torch.int64, device=index.device)
-        for start in range(0, n, self._chunk):
-            stop = start + self._chunk
-            x = xs[:, start:stop].index_select(0, index)  # [Ra, c, d]
+        n = self._x[split].shape[1]
+        loss = torch.zeros(len(replicas.ids), dtype=torch.float64, device=w1.device)
+        correct = torch.zeros(len(replicas.ids), dtype=torch.int64, device=w1.device)
+        for chunk, (x, y) in enumerate(self._rows(replicas, split)):
             a1 = hidden(x, w1, b1, self._act)  # [Ra, c, h]
             z2 = torch.baddbmm(b2[:, :, None], w2.transpose(1, 2), a1.transpose(1, 2))  # [Ra, k, c]
-            y = ys[:, start:stop].index_select(0, index)[:, None]  # [Ra, 1, c]
             correct += (z2.gather(1, y) >= z2.amax(1, keepdim=True)).sum((1, 2))
             if split == 0:
-                t = self._t_train[:, :, start:stop].index_select(0, index)  # [Ra, k, c]
+                index = torch.from_numpy(replicas.trial_index).to(w1.device)
+                start = chunk * self._chunk
+                t = self._t_train[:, :, start : start + self._chunk].index_select(0, index)
                 loss += self._loss.summed(z2.transpose(1, 2), t.transpose(1, 2)).double()
         return (loss / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
+
+    def _rows(self, replicas: Replicas, split: int) -> list[tuple[Tensor, Tensor]]:
+        """Each chunk's inputs ``[Ra, c, d]`` and labels ``[Ra, 1, c]`` of the replicas' trials.
+
+        The hold-out split's are kept while the active set stays the same: it is
+        scored every epoch, and gathering them was a seventh of its cost.
+        """
+        key = (split, replicas.trial_index.tobytes())
+        if self._kept is not None and self._kept[0] == key:
+            return self._kept[1]
+        index = torch.from_numpy(replicas.trial_index).to(replicas.w1.device)
+        xs, ys = self._x[split], self._y[split]
+        rows = [
+            (
+                xs[:, start : start + self._chunk].index_select(0, index),  # [Ra, c, d]
+                ys[:, start : start + self._chunk].index_select(0, index)[:, None],  # [Ra, 1, c]
+            )
+            for start in range(0, xs.shape[1], self._chunk)
+        ]
+        if split == 1:
+            self._kept = key, rows
+        return rows
 
 
 class EpochScores:
