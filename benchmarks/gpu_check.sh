@@ -66,7 +66,8 @@ python - "$out" <<'EOF'
 import json, sys, xml.etree.ElementTree as ET
 from pathlib import Path
 out = Path(sys.argv[1])
-result = {"passed": 0, "failed": 0, "skipped": 0, "failures": []}
+status = {line.split("\t")[0]: int(line.split("\t")[1]) for line in open(out / "summary.tsv")}
+result = {"exit_status": status.get("tests"), "passed": 0, "failed": 0, "skipped": 0, "failures": []}
 if (out / "tests.xml").exists():
     for case in ET.parse(out / "tests.xml").iter("testcase"):
         name = f"{case.get('classname')}::{case.get('name')}"
