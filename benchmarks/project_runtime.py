@@ -21,6 +21,9 @@ budget_r). Prints one JSON line per job and a summary: the projected total on
 (``cores // threads`` at a time, the longest job at least).
 
     python benchmarks/project_runtime.py --configfile config/config.yaml --cores 2 --threads 1
+
+It also projects an older engine (PYTHONPATH pointing at an older checkout's src), for a
+before/after on the same machine.
 """
 
 from __future__ import annotations
@@ -36,9 +39,16 @@ import yaml
 from batch_inefficiency.data import prepare_trials
 from batch_inefficiency.datasets import load_dataset
 from batch_inefficiency.engine import train
-from batch_inefficiency.engine.schedule import train_curve_epochs
 from batch_inefficiency.runs import engine_settings
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
+
+try:
+    from batch_inefficiency.engine.schedule import train_curve_epochs
+except ImportError:  # an engine before issue 14 scored every split every epoch: no schedule
+
+    def train_curve_epochs(max_epochs: int) -> np.ndarray:
+        """No epoch costs more than another."""
+        return np.zeros(max_epochs + 1, dtype=bool)
 
 
 def load_config(paths: list[Path]) -> dict:
