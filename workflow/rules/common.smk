@@ -3,6 +3,7 @@
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.utils import validate
 
@@ -170,6 +171,14 @@ def train_priority(wildcards):
     """Longest first: a training job's priority is its estimated seconds, so the long jobs
     start while the short ones can still fill the other cores (docs/design.md §8)."""
     return round(train_seconds(train_workload(wildcards)))
+
+
+def split_priority(wildcards):
+    """A task's split comes as early as its longest training job needs it."""
+    return max(
+        train_priority(SimpleNamespace(task=wildcards.task, batch=batch))
+        for batch in batch_sizes(wildcards.task)
+    )
 
 
 def train_mem(wildcards, attempt):
