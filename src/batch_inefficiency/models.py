@@ -135,6 +135,11 @@ def hidden_units(spec: ModelSpec, n_inputs: int, n_classes: int) -> int:
     return HIDDEN_RULES[spec.hidden](n_inputs, n_classes)
 
 
+def weight_count(n_inputs: int, hidden: int, n_classes: int) -> int:
+    """Weights and biases of one network: (d + 1) h + (h + 1) k."""
+    return (n_inputs + 1) * hidden + (hidden + 1) * n_classes
+
+
 @dataclass(frozen=True)
 class Weights:
     """Weights of R replicas in the public layout (float64 NumPy unless stated)."""

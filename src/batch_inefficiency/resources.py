@@ -68,7 +68,7 @@ from batch_inefficiency import batch_sizes
 from batch_inefficiency.datasets import load_dataset, manifest_entry
 from batch_inefficiency.engine import choose_path
 from batch_inefficiency.errors import UserError
-from batch_inefficiency.models import ModelSpec, hidden_units
+from batch_inefficiency.models import ModelSpec, hidden_units, weight_count
 
 TRAIN_SHARE = 0.6  # data.SPLIT_FRACTIONS[0]: the training split's share of the instances
 
@@ -141,7 +141,7 @@ class TaskShape:
     @property
     def n_weights(self) -> int:
         """Weights and biases of one replica, as the engine counts them."""
-        return (self.n_inputs + 1) * self.n_hidden + (self.n_hidden + 1) * self.n_classes
+        return weight_count(self.n_inputs, self.n_hidden, self.n_classes)
 
 
 def engine_path(shape: TaskShape, batch_size: int | str, device: Device = "cpu") -> str:

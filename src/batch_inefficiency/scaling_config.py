@@ -11,6 +11,7 @@ names the config key.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,21 @@ def study_batch_sizes(scaling: Mapping[str, Any], n_train: int) -> list[str]:
     if scaling["batch_sizes"] is not None:
         return batch_sizes.ordered(scaling["batch_sizes"])
     return batch_sizes.powers(int(scaling["batch_base"]), n_train)
+
+
+def with_prepared_trials(scaling: Mapping[str, Any], trials: int) -> dict[str, Any]:
+    """The scaling section with ``trials`` at most the prepared ``trials``.
+
+    A config with fewer trials (a short look, a new data set) lowers the study's, with a
+    note on stderr, instead of failing.
+    """
+    if scaling["trials"] <= trials:
+        return dict(scaling)
+    print(
+        f"Note: scaling.trials lowered from {scaling['trials']} to the {trials} prepared trials",
+        file=sys.stderr,
+    )
+    return {**scaling, "trials": trials}
 
 
 def check_scaling(

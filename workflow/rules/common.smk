@@ -16,7 +16,11 @@ from batch_inefficiency.resources import (
     train_mem_mb,
     train_runtime_minutes,
 )
-from batch_inefficiency.scaling_config import check_scaling, study_batch_sizes
+from batch_inefficiency.scaling_config import (
+    check_scaling,
+    study_batch_sizes,
+    with_prepared_trials,
+)
 from batch_inefficiency.suites import suite_tasks
 
 # A mistake in the config or the sheet stops here with one line naming the key, exit 2.
@@ -27,7 +31,7 @@ with exit_on_error():
 RESULTS = Path(config["results"])
 DATASETS_ROOT = Path(config["datasets"]["root"])
 LARGE_TASK = LARGE[0] if LARGE else None
-SCALING = config["scaling"]
+SCALING = with_prepared_trials(config["scaling"], config["trials"])
 SCALING_TASKS = suite_tasks(SHEET, SCALING["suite"])
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
@@ -118,15 +122,6 @@ def scaling_n_train(task):
     return shape.n_train - shape.n_classes
 
 
-# The scaling study uses the first scaling.trials prepared trials: a config with fewer
-# trials (a short look, a new data set) lowers it, with a note, instead of failing.
-if config["scaling"]["trials"] > config["trials"]:
-    print(
-        f"Note: scaling.trials lowered from {config['scaling']['trials']} to the "
-        f"{config['trials']} prepared trials",
-        file=sys.stderr,
-    )
-    config["scaling"]["trials"] = config["trials"]
 with exit_on_error():
     check_scaling(
         SCALING,

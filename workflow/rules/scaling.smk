@@ -24,7 +24,7 @@ rule search_rates:
         gpu=gpu_count,
     params:
         training=config["training"],
-        scaling=config["scaling"],
+        scaling=SCALING,
         seed=config["seed"],
     script:
         "../scripts/search_rates.py"
@@ -45,7 +45,7 @@ rule noise_scale:
         "../../environment.yml"
     params:
         model=config["training"]["model"],
-        trials=config["scaling"]["trials"],
+        trials=SCALING["trials"],
         seed=config["seed"],
     script:
         "../scripts/noise_scale.py"
@@ -65,7 +65,7 @@ rule step_cost:
     params:
         sizes=lambda wildcards: scaling_batch_sizes(wildcards.task),
         training=config["training"],
-        min_seconds=config["scaling"]["step_seconds"],
+        min_seconds=SCALING["step_seconds"],
     script:
         "../scripts/step_cost.py"
 
@@ -94,7 +94,7 @@ rule scaling_tables:
     conda:
         "../../environment.yml"
     params:
-        level=config["scaling"]["level"],
+        level=SCALING["level"],
     script:
         "../scripts/make_scaling_tables.py"
 

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from batch_inefficiency.batch_sizes import steps_per_epoch
 from batch_inefficiency.models import Activation, ModelSpec
 
 Tensor = torch.Tensor
@@ -83,7 +84,7 @@ def step_scales(
     lr: np.ndarray, batch_rows: int, n_rows: int, reduction: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-replica delta scales ``(full batch, last batch)`` of an epoch: -η or -η/|B|."""
-    last_rows = n_rows - (-(-n_rows // batch_rows) - 1) * batch_rows
+    last_rows = n_rows - (steps_per_epoch(batch_rows, n_rows) - 1) * batch_rows
     if reduction == "mean":
         return -lr / batch_rows, -lr / last_rows
     return -lr, -lr

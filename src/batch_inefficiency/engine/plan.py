@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from batch_inefficiency import batch_sizes
-from batch_inefficiency.models import hidden_units
+from batch_inefficiency.models import hidden_units, weight_count
 from batch_inefficiency.splits import TrialData
 
 from .settings import DTYPES, EngineSettings, check_settings, fail, is_int
@@ -109,8 +109,8 @@ def choose_path(device_type: str, batch_rows: int, shape: tuple[int, int, int]) 
     """
     n_inputs, hidden, n_classes = shape
     if device_type == "cpu":
-        n_weights = (n_inputs + 1) * hidden + (hidden + 1) * n_classes
-        small = batch_rows == 1 or batch_rows * n_weights <= FUSED_MAX_WORK
+        work = batch_rows * weight_count(n_inputs, hidden, n_classes)
+        small = batch_rows == 1 or work <= FUSED_MAX_WORK
         return "fused" if small else "torch"
     if batch_rows <= TRITON_MAX_BATCH and _triton_available():
         from .triton_path import fits
