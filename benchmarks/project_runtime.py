@@ -1,43 +1,74 @@
 """Project the wall-clock time of a whole configuration from short measured slices.
 
-For every training job (task x batch size) of the config, trains all replicas
-(rates x trials) for a few epochs, measures seconds per epoch with all replicas
-active, and projects the job's time as
+It covers what ``snakemake --cores all`` trains: the replication's training jobs
+and the scaling study's rate searches (``--part`` picks one of them).
 
-    sum over rates r of  t_epoch(R) * (trials_r / R) * budget_r
+**Training jobs** (task x batch size): trains all replicas (rates x trials) for
+``--epochs`` epochs after a one-epoch warm-up and reads the seconds of each
+epoch from the run's own ``seconds`` curve (all replicas are active
+throughout). Most epochs score only the hold-out split; those on the
+training-curve schedule (engine/schedule.py: 0, 1, 2, 3, 4, 6, 10, 16, 25, ...)
+also score the training split. So the projection takes
+
+    steady = median seconds of the unscheduled epochs (not the last one)
+    extra  = mean seconds of the scheduled epochs - steady
+
+and projects the job as
+
+    (steady x trials x sum_r budget_r + extra x trials x sum_r scheduled_r) / R
 
 (per-epoch cost is proportional to the replicas still active; replicas with a
-smaller budget leave early). Prints one JSON line per job and a summary with the
-projected total on ``--cores`` cores running one single-threaded job per core.
+smaller budget leave early; ``scheduled_r`` counts the schedule's epochs within
+budget_r). The few epochs scored beyond the schedule (a run's midpoint and last
+epoch, docs/run_format.md) are not counted.
 
-    python benchmarks/project_runtime.py --configfile config/config.yaml --cores 2
+**Rate searches** (scaling study, docs/design.md §9): the same measurement with
+tiny rates (no replica stops), per replica-epoch, times ``max_epochs`` x (first
+rates + ``max_widenings``) x trials. That is an upper bound: it assumes no
+replica stops at the target and every widening is used. ``--measured
+results/scaling`` uses, where a search has already run, the epochs its replicas
+actually ran (``trials.csv``) instead, and for the searches not yet run, the
+bound times the share of their bound that the run ones used. The short
+``noise_scale`` and ``step_cost`` jobs are counted as ``step_seconds`` per
+batch size (their timing budget).
 
-With ``--scaling`` it projects the scaling study instead (docs/design.md §9): per rate
-search, seconds per epoch with the first rates' replicas active, times
-``max_epochs`` x (first rates + ``max_widenings``) / first rates. That is an upper
-bound: it assumes no replica stops at the target and every widening is used. Pass
-``--measured results/scaling`` to use, where a search has already run, the epochs its
-replicas actually ran (``trials.csv``) instead of the bound, and, for the searches
-not yet run, the bound times the share of their bound that the run ones used.
+Prints one JSON line per job and a summary: the projected total on ``--cores``
+cores, with jobs of ``--threads`` threads each running side by side
+(``cores // threads`` at a time, the longest job at least).
+
+    python benchmarks/project_runtime.py --configfile config/config.yaml --cores 2 --threads 1
+
+It also projects an older engine (PYTHONPATH pointing at an older checkout's src), for a
+before/after on the same machine.
 """
 
 from __future__ import annotations
 
+import batch_inefficiency  # noqa: F401  # isort: skip  (first: sets OMP_WAIT_POLICY)
 import argparse
 import json
-import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from batch_inefficiency.datasets import load_dataset
-from batch_inefficiency.engine import train
+from batch_inefficiency.engine import EngineSettings, train
 from batch_inefficiency.resources import task_shape
 from batch_inefficiency.runs import engine_settings
 from batch_inefficiency.scaling_config import study_batch_sizes
-from batch_inefficiency.splits import prepare_trials
+from batch_inefficiency.splits import TrialData, prepare_trials
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
+
+try:
+    from batch_inefficiency.engine.schedule import train_curve_epochs
+except ImportError:  # an engine before issue 14 scored every split every epoch: no schedule
+
+    def train_curve_epochs(max_epochs: int) -> np.ndarray:
+        """No epoch costs more than another."""
+        return np.zeros(max_epochs + 1, dtype=bool)
 
 
 def load_config(paths: list[Path]) -> dict:
@@ -54,34 +85,51 @@ def load_config(paths: list[Path]) -> dict:
     return config
 
 
-def job_seconds(task: str, batch: str, config: dict, epochs: int) -> dict:
-    """Measure ``epochs`` epochs of one job (after a one-epoch warm-up) and project it."""
+def epoch_costs(
+    data: TrialData, settings: Callable[[int], EngineSettings], epochs: int
+) -> tuple[float, float]:
+    """``(steady, extra)`` seconds of an epoch with every replica active (module docstring).
+
+    ``settings(budget)``: the job's settings with every rate's budget set to ``budget``.
+    """
+    train(data, settings(1))  # warm-up: numba compilation, caches
+    seconds = np.diff(train(data, settings(epochs)).records.seconds[0])  # [epochs], epoch 1 on
+    scheduled = train_curve_epochs(epochs)[1:-1]  # epochs 1 ... epochs - 1 (the last is final)
+    steady = float(np.median(seconds[:-1][~scheduled]))
+    extra = max(0.0, float(seconds[:-1][scheduled].mean()) - steady) if scheduled.any() else 0.0
+    return steady, extra
+
+
+def job_seconds(task: str, batch: str, config: dict, epochs: int, threads: int) -> dict:
+    """Measure ``epochs`` epochs of one training job (after a one-epoch warm-up), project it."""
     training = config["training"]
     dataset = load_dataset(task, Path(config["datasets"]["root"]), config["datasets"]["nominal"])
     data = prepare_trials(dataset, range(config["trials"]), config["seed"])
-    settings = engine_settings(
-        training | {"epochs": [1] * len(training["epochs"])}, batch, config["seed"], threads=1
-    )
-    train(data, settings)  # warm-up: numba compilation, caches
-    settings = engine_settings(
-        training | {"epochs": [epochs] * len(training["epochs"])}, batch, config["seed"], threads=1
-    )
-    start = time.perf_counter()
-    train(data, settings)
-    per_epoch = (time.perf_counter() - start) / epochs  # all R replicas active
-    replica_epochs = config["trials"] * sum(training["epochs"])
-    replicas = config["trials"] * len(training["epochs"])
+
+    def settings(budget: int) -> EngineSettings:
+        budgets = {"epochs": [budget] * len(training["epochs"])}
+        return engine_settings(training | budgets, batch, config["seed"], threads=threads)
+
+    steady, extra = epoch_costs(data, settings, epochs)
+    trials, budgets = config["trials"], training["epochs"]
+    replicas = trials * len(budgets)
+    scheduled_epochs = trials * sum(int(train_curve_epochs(b)[1:].sum()) for b in budgets)
+    projected = (steady * trials * sum(budgets) + extra * scheduled_epochs) / replicas
     return {
         "task": task,
         "batch_size": batch,
         "train_size": int(data.x_train.shape[1]),
         "replicas": replicas,
-        "seconds_per_epoch": per_epoch,
-        "projected_seconds": per_epoch * replica_epochs / replicas,
+        "threads": threads,
+        "seconds_per_epoch": steady,
+        "scheduled_extra_seconds": extra,
+        "projected_seconds": projected,
     }
 
 
-def scaling_job(task: str, batch: str, config: dict, epochs: int, measured: Path | None) -> dict:
+def scaling_job(
+    task: str, batch: str, config: dict, epochs: int, threads: int, measured: Path | None
+) -> dict:
     """Project one rate search: an upper bound, or the replica-epochs it actually ran."""
     scaling, training = config["scaling"], config["training"]
     dataset = load_dataset(task, Path(config["datasets"]["root"]), config["datasets"]["nominal"])
@@ -89,18 +137,21 @@ def scaling_job(task: str, batch: str, config: dict, epochs: int, measured: Path
     # Tiny rates: no replica diverges or reaches the target while measured (the cost of a
     # replica-epoch does not depend on its rate).
     rates = [1e-7 * (i + 1) for i in range(len(scaling["initial_mean_rates"]))]
-    probe = training | {"learning_rates": rates, "epochs": [1] * len(rates)}
-    train(data, engine_settings(probe, batch, config["seed"], threads=1))  # warm-up
-    probe["epochs"] = [epochs] * len(rates)
-    start = time.perf_counter()
-    train(data, engine_settings(probe, batch, config["seed"], threads=1))
-    per_replica_epoch = (time.perf_counter() - start) / epochs / (len(rates) * len(data.trials))
+
+    def settings(budget: int) -> EngineSettings:
+        probe = training | {"learning_rates": rates, "epochs": [budget] * len(rates)}
+        return engine_settings(probe, batch, config["seed"], threads=threads)
+
+    steady, extra = epoch_costs(data, settings, epochs)
+    scheduled_share = float(train_curve_epochs(scaling["max_epochs"])[1:].mean())
+    per_replica_epoch = (steady + extra * scheduled_share) / (len(rates) * len(data.trials))
     bound = len(data.trials) * scaling["max_epochs"] * (len(rates) + scaling["max_widenings"])
     done = measured / task / batch / "trials.csv" if measured else None
     ran = int(pd.read_csv(done)["epochs_run"].sum()) if done and done.is_file() else None
     return {
         "task": task,
         "batch_size": batch,
+        "threads": threads,
         "seconds_per_replica_epoch": per_replica_epoch,
         "bound_replica_epochs": bound,
         "replica_epochs_run": ran,
@@ -124,18 +175,38 @@ def calibrate(jobs: list[dict]) -> float | None:
     return share
 
 
-def scaling_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]:
-    """Every rate search of the scaling study, projected."""
+def scaling_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -> list[dict]:
+    """Every rate search of the scaling study, projected, and each task's timing jobs."""
     jobs = []
     for task in args.tasks or suite_tasks(sheet, config["scaling"]["suite"]):
         shape = task_shape(
             task, Path(config["datasets"]["root"]), config["datasets"]["nominal"], "twice_inputs"
         )
-        for batch in study_batch_sizes(config["scaling"], shape.n_train - shape.n_classes):
-            jobs.append(scaling_job(task, batch, config, args.epochs, args.measured))
+        batches = study_batch_sizes(config["scaling"], shape.n_train - shape.n_classes)
+        for batch in batches:
+            job = scaling_job(task, batch, config, args.epochs, args.threads, args.measured)
+            jobs.append(job)
             print(json.dumps(jobs[-1]), flush=True)
-    share = calibrate(jobs)
+        timing = {"task": task, "job": "noise_scale + step_cost", "replica_epochs_run": None}
+        timing["projected_seconds"] = config["scaling"]["step_seconds"] * len(batches)
+        jobs.append(timing)
+        print(json.dumps(timing), flush=True)
+    searches = [j for j in jobs if "bound_replica_epochs" in j]
+    share = calibrate(searches)
     print(json.dumps({"calibration_share_of_bound": share}), flush=True)
+    return jobs
+
+
+def training_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -> list[dict]:
+    """Every training job of the replication (task x batch size), projected."""
+    suite = config["datasets"]["suite"]
+    large = set(large_tasks(sheet, suite))
+    jobs = []
+    for task in args.tasks or suite_tasks(sheet, suite):
+        key = "large_task_batch_sizes" if task in large else "batch_sizes"
+        for batch in config["training"][key]:
+            jobs.append(job_seconds(task, batch, config, args.epochs, args.threads))
+            print(json.dumps(jobs[-1]), flush=True)
     return jobs
 
 
@@ -144,32 +215,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configfile", type=Path, nargs="*", default=[])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=3, help="measured epochs per job")
-    parser.add_argument("--tasks", nargs="*", help="only these tasks (default: the suite)")
-    parser.add_argument("--scaling", action="store_true", help="project the scaling study")
-    parser.add_argument("--measured", type=Path, help="with --scaling: results/scaling of a run")
+    parser.add_argument("--threads", type=int, default=1, help="threads per job")
+    parser.add_argument("--epochs", type=int, default=20, help="measured epochs per job (>= 12)")
+    parser.add_argument("--tasks", nargs="*", help="only these tasks (default: the suites)")
+    parser.add_argument(
+        "--part",
+        choices=("all", "replication", "scaling"),
+        default="all",
+        help="what to project: everything snakemake --cores all runs (default), or one part",
+    )
+    parser.add_argument("--measured", type=Path, help="results/scaling of a run (module doc)")
     args = parser.parse_args()
     config = load_config(args.configfile)
     sheet = read_sheet(Path(config["datasets"]["sheet"]), Path(config["datasets"]["root"]))
-    suite = config["datasets"]["suite"]
-    large = set(large_tasks(sheet, suite))
-    jobs = scaling_jobs(config, args, sheet) if args.scaling else []
-    for task in [] if args.scaling else args.tasks or suite_tasks(sheet, suite):
-        key = "large_task_batch_sizes" if task in large else "batch_sizes"
-        for batch in config["training"][key]:
-            jobs.append(job_seconds(task, batch, config, args.epochs))
-            print(json.dumps(jobs[-1]), flush=True)
+    jobs = training_jobs(config, args, sheet) if args.part != "scaling" else []
+    if args.part != "replication":
+        jobs += scaling_jobs(config, args, sheet)
     total = sum(j["projected_seconds"] for j in jobs)
     longest = max(j["projected_seconds"] for j in jobs)
-    wall = max(total / args.cores, longest)  # one single-threaded job per core
+    side_by_side = max(1, args.cores // args.threads)
+    wall = max(total / side_by_side, longest)
     print(
         json.dumps(
             {
+                "part": args.part,
                 "jobs": len(jobs),
-                "cpu_seconds": total,
+                "job_seconds": total,
+                "cpu_seconds": total * args.threads,
                 "longest_job_seconds": longest,
                 "cores": args.cores,
+                "threads": args.threads,
                 "projected_wall_seconds": wall,
+                "projected_wall_minutes": round(wall / 60, 1),
             }
         )
     )

@@ -345,7 +345,9 @@ def test_records_frame_is_tidy(make_data):
         "status",
     ]
     assert len(frame) == 3 + 3 + 4 + 4
-    assert not frame.isna().any().any()
+    assert not frame.drop(columns="test_acc").isna().any().any()  # epochs 0-3: all scheduled
+    at_last = frame.epoch == frame.replica.map(dict(enumerate(run.records.epochs_run)))
+    assert frame.test_acc[at_last].notna().all()  # test accuracy: see test_engine_schedule.py
     last = frame[frame.replica == 2].iloc[-1]
     assert last.epoch == 3 and last.lr == 0.1 and last.train_loss == run.records.train_loss[2, 3]
 

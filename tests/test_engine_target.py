@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from batch_inefficiency.engine import EngineConfigError, EngineSettings, load_run, train
-from batch_inefficiency.engine.contract import Replicas, Scores
-from batch_inefficiency.engine.stopping import Stopper
+from batch_inefficiency.engine.contract import Replicas
+from batch_inefficiency.engine.stopping import LossBound, Stopper
 
 
 def settings(**changes) -> EngineSettings:
@@ -52,15 +52,25 @@ def test_a_target_met_before_training_stops_at_epoch_zero(make_data):
     assert rec.target_epoch[0] == 0 and rec.target_step[0] == 0
 
 
+class Scored:
+    """An epoch's scores as the stopper reads them (evaluation.EpochScores): fixed values."""
+
+    def __init__(self, train_loss: np.ndarray, hold_acc: np.ndarray) -> None:
+        self.train_loss, self.hold_acc = train_loss, hold_acc
+        self.scored = np.zeros(len(hold_acc), dtype=bool)
+
+    def score_train(self, wanted: np.ndarray) -> None:
+        self.scored |= wanted
+
+
 def test_divergence_wins_over_the_target():
     """A replica whose loss blows up in the epoch it reaches the target is diverged."""
-    stopper = Stopper(settings(target=0.5), np.array([0, 1]), np.array([40, 40]))
-    w = torch.zeros(2, 1)
-    active = Replicas(w, w, w, w, np.ones(2), np.zeros(2, dtype=np.int64), np.arange(2))
-    scores = Scores(np.ones(2), np.zeros(2), np.array([0.1, 0.1]), np.zeros(2))
-    assert not stopper(0, active, scores).any()
-    blown = Scores(np.array([1.0, np.inf]), np.zeros(2), np.array([0.9, 0.9]), np.zeros(2))
-    assert stopper(1, active, blown).all()
+    unbounded = LossBound(None, 1, 1, 1.0, True, 1e30)  # the rule always reads the loss
+    stopper = Stopper(settings(target=0.5), np.array([0, 1]), np.array([40, 40]), unbounded)
+    w = torch.zeros(2, 1, 1)
+    active = Replicas(w, w[:, 0], w, w[:, 0], np.ones(2), np.zeros(2, dtype=np.int64), np.arange(2))
+    assert not stopper(0, active, Scored(np.ones(2), np.array([0.1, 0.1]))).any()
+    assert stopper(1, active, Scored(np.array([1.0, np.inf]), np.array([0.9, 0.9]))).all()
     assert list(stopper.status) == ["reached_target", "diverged"]
     assert list(stopper.reached_epoch) == [1, -1]
 

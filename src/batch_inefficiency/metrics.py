@@ -98,11 +98,20 @@ def stalled(run: pd.DataFrame, baseline: float, learned_margin: float, loss_drop
 
     A stalled replica never counts as fast: its epochs to target are censored at
     its budget.
+
+    The training loss is not scored every epoch (docs/run_format.md, *When each
+    split is scored*), but the engine scores it at epoch 0, at the last epoch and
+    at ``last // 2`` of every run that ended complete or stopped early, so the
+    rule reads the same numbers as on an every-epoch curve. Only where that row
+    is empty (a run stopped at a target, or diverged, which this rule skips) it
+    reads the latest scored epoch before it.
     """
     loss = run["train_loss"].to_numpy(float)
     last = len(loss) - 1
+    scored = np.flatnonzero(~np.isnan(loss[: last // 2 + 1]))
+    middle = loss[scored[-1]] if len(scored) else np.nan
     at_chance = float(run["hold_acc"].iloc[-1]) <= baseline + learned_margin
-    flat_or_rising = loss[last // 2] - loss[last] < loss_drop * loss[0]
+    flat_or_rising = middle - loss[last] < loss_drop * loss[0]
     return bool(at_chance and flat_or_rising)
 
 

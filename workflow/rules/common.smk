@@ -3,6 +3,7 @@
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from batch_inefficiency.config import check_workflow_config
 from batch_inefficiency.datasets import manifest_entry
@@ -15,6 +16,7 @@ from batch_inefficiency.resources import (
     task_shape,
     train_mem_mb,
     train_runtime_minutes,
+    train_seconds,
 )
 from batch_inefficiency.scaling_config import (
     check_scaling,
@@ -261,6 +263,20 @@ def train_workload(wildcards):
 def train_runtime(wildcards, attempt):
     """Minutes a training job asks the scheduler for: the calibrated estimate, x attempt."""
     return attempt * train_runtime_minutes(train_workload(wildcards))
+
+
+def train_priority(wildcards):
+    """Longest first: a training job's priority is its estimated seconds, so the long jobs
+    start while the short ones can still fill the other cores (docs/design.md §8)."""
+    return round(train_seconds(train_workload(wildcards)))
+
+
+def split_priority(wildcards):
+    """A task's split comes as early as its longest training job needs it."""
+    return max(
+        train_priority(SimpleNamespace(task=wildcards.task, batch=batch))
+        for batch in batch_sizes(wildcards.task)
+    )
 
 
 def train_mem(wildcards, attempt):

@@ -7,6 +7,7 @@ rule prepare_split:
         npz=results("splits", "{task}.npz"),
     log:
         results("logs", "prepare_split", "{task}.log"),
+    priority: split_priority
     conda:
         "../../environment.yml"
     params:

@@ -16,6 +16,7 @@ rule train:
     conda:
         "../../environment.yml"
     threads: 1
+    priority: train_priority
     resources:
         gpu=gpu_count,
         runtime=train_runtime,

@@ -16,12 +16,13 @@ rate stops improving (stopping.py).
 
 The package, one job a module:
 
-* contract.py: the types every path shares (Problem, Replicas, Scores), step scales,
+* contract.py: the types every path shares (Problem, Replicas), step scales,
   the kernels' activation/loss codes;
 * settings.py: EngineSettings and their validation;
 * plan.py: settings resolved against data and machine, the ``auto`` path rule;
 * paths.py: the registry of paths; torch_path.py, fused_path.py, triton_path.py;
-* evaluation.py: per-epoch scores; stopping.py: the stopping rules;
+* evaluation.py: scoring the splits; schedule.py: when the training and test
+  splits are scored; stopping.py: the stopping rules;
 * loop.py: the epoch loop; records.py: the records and the run format
   (docs/run_format.md).
 """

@@ -1,4 +1,4 @@
-"""What every training path shares: the problem, the replicas, the scores, the update scale.
+"""What every training path shares: the problem, the replicas, the update scale.
 
 The paths (torch_path, fused_path, triton_path) import this module and nothing
 else of the engine, so each can be read, replaced or added on its own. A path is
@@ -62,16 +62,6 @@ class Replicas:
         index = torch.from_numpy(np.flatnonzero(mask)).to(self.w1.device)
         w1, b1, w2, b2 = (p.index_select(0, index) for p in self.params)
         return Replicas(w1, b1, w2, b2, self.lr[mask], self.trial_index[mask], self.ids[mask])
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Per-replica evaluation of the current weights."""
-
-    train_loss: np.ndarray  # [Ra] mean per-instance loss on the training split
-    train_acc: np.ndarray  # [Ra]
-    hold_acc: np.ndarray  # [Ra]
-    test_acc: np.ndarray  # [Ra]
 
 
 class Trainer(Protocol):

@@ -14,7 +14,12 @@ the threads. The tricks of §8 that keep numba fast are deliberate:
   Python float literal would silently promote float32 math to float64;
 * ``fastmath`` only with the flags that keep inf/NaN semantics (reassociation,
   contraction, reciprocal, signed zeros), so reductions vectorise and the
-  float64 oracle test still holds to 1e-9.
+  float64 oracle test still holds to 1e-9;
+* sigmoids in float32 use :func:`_expf`, glibc's ``expf`` algorithm written out
+  (so LLVM vectorises the loop instead of calling libm once per unit): the same
+  bits as glibc's FMA build for every one of the 2^32 inputs
+  (tests/test_engine_expf.py), so the results are those of ``np.exp``, 1.4x
+  faster on-line (docs/design.md §8). Softmax and tanh keep libm's calls.
 
 The update is the same as the torch path's (torch_path.py): deltas are
 scaled by -η (or -η/|B| with ``reduction: mean``) and added into the weights
@@ -28,21 +33,129 @@ from __future__ import annotations
 import numba
 import numpy as np
 import torch
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core.extending import intrinsic, overload
 
 from .contract import ACTIVATION_CODES, LOSS_CODES, Problem, Replicas, step_scales
 
 _FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
+# glibc's expf (sysdeps/ieee754/flt-32/e_expf.c, from Arm's optimized-routines,
+# MIT licence): 2^(k/32) from a table times a cubic in the remainder, in double.
+# The table holds asuint64(2^(i/32)) - (i << 47), as in exp2f_data.c.
+_EXP2_TABLE = np.array(
+    [
+        0x3FF0000000000000, 0x3FEFD9B0D3158574, 0x3FEFB5586CF9890F, 0x3FEF9301D0125B51,
+        0x3FEF72B83C7D517B, 0x3FEF54873168B9AA, 0x3FEF387A6E756238, 0x3FEF1E9DF51FDEE1,
+        0x3FEF06FE0A31B715, 0x3FEEF1A7373AA9CB, 0x3FEEDEA64C123422, 0x3FEECE086061892D,
+        0x3FEEBFDAD5362A27, 0x3FEEB42B569D4F82, 0x3FEEAB07DD485429, 0x3FEEA47EB03A5585,
+        0x3FEEA09E667F3BCD, 0x3FEE9F75E8EC5F74, 0x3FEEA11473EB0187, 0x3FEEA589994CCE13,
+        0x3FEEACE5422AA0DB, 0x3FEEB737B0CDC5E5, 0x3FEEC49182A3F090, 0x3FEED503B23E255D,
+        0x3FEEE89F995AD3AD, 0x3FEEFF76F2FB5E47, 0x3FEF199BDD85529C, 0x3FEF3720DCEF9069,
+        0x3FEF5818DCFBA487, 0x3FEF7C97337B9B5F, 0x3FEFA4AFA2A490DA, 0x3FEFD0765B6E4540,
+    ],
+    dtype=np.uint64,
+)  # fmt: skip
+_INV_LN2_32 = float.fromhex("0x1.71547652b82fep+5")  # 32 / ln 2
+_SHIFT = float.fromhex("0x1.8p+52")  # rounds to an integer in the last bits
+_C0 = float.fromhex("0x1.c6af84b912394p-20")
+_C1 = float.fromhex("0x1.ebfce50fac4f3p-13")
+_C2 = float.fromhex("0x1.62e42ff0c52d6p-6")
+_OVERFLOW = np.float32(float.fromhex("0x1.62e42ep6"))  # above: inf
+_UNDERFLOW = np.float32(-float.fromhex("0x1.9fe368p6"))  # below: 0
+_MAY_UNDERFLOW = np.float32(-float.fromhex("0x1.9d1d9ep6"))  # below: the least subnormal
+_LEAST_SUBNORMAL = np.float32(float.fromhex("0x1p-149"))
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """``a * b + c`` rounded once (llvm.fma.f64), as glibc's FMA build computes it."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        f64 = ir.DoubleType()
+        fma = builder.module.declare_intrinsic("llvm.fma", [f64], ir.FunctionType(f64, [f64] * 3))
+        return builder.call(fma, args)
+
+    return sig, codegen
+
+
+@intrinsic
+def _bits(typingctx, a):
+    """The bits of a float64 as a uint64."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.uint64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, a):
+    """The float64 whose bits are the uint64 ``a``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.uint64), codegen
+
+
+@njit(cache=True)
+def _expf(x):
+    """e^x of a float32, bit for bit glibc's ``__expf_fma``; branch-free, so loops vectorise.
+
+    No fastmath: the operations and their rounding are glibc's. The special
+    cases (overflow, underflow, NaN) are selected after the main formula.
+    """
+    xd = np.float64(x)
+    kd = _fma(_INV_LN2_32, xd, _SHIFT)  # k + SHIFT, k = round(x * 32 / ln 2)
+    ki = _bits(kd)
+    kd = kd - _SHIFT
+    r = _fma(_INV_LN2_32, xd, -kd)  # x * 32 / ln 2 - k, in [-1/2, 1/2]
+    scale = _from_bits(_EXP2_TABLE[ki & np.uint64(31)] + (ki << np.uint64(47)))  # 2^(k/32)
+    z = _fma(_C0, r, _C1)
+    y = _fma(_C2, r, 1.0)
+    y = _fma(z, r * r, y)
+    out = np.float32(y * scale)
+    if x < _MAY_UNDERFLOW:
+        out = _LEAST_SUBNORMAL
+    if x < _UNDERFLOW:
+        out = np.float32(0)
+    if x > _OVERFLOW:
+        out = np.float32(np.inf)
+    if x != x:
+        out = x + x
+    return out
+
+
+def _exp(z):
+    """e^z in the kernels: :func:`_expf` for float32, ``np.exp`` otherwise (numba only)."""
+    raise NotImplementedError("called from numba kernels only")
+
+
+@overload(_exp)
+def _exp_numba(z):
+    if z == types.float32:
+        return lambda z: _expf(z)
+    return lambda z: np.exp(z)
+
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
-def _activate(z, code, one, zero):
-    """The hidden activation of ``z`` (code as in ACTIVATION_CODES)."""
+def _activate(a, code, one, zero):
+    """The hidden activation applied to ``a [h]`` in place (code as in ACTIVATION_CODES).
+
+    One loop per activation, so the sigmoid's loop vectorises.
+    """
     if code == 0:
-        return one / (one + np.exp(-z))
-    if code == 1:
-        return np.tanh(z)
-    return z if z > zero else zero
+        for j in range(a.shape[0]):
+            a[j] = one / (one + _exp(-a[j]))
+    elif code == 1:
+        for j in range(a.shape[0]):
+            a[j] = np.tanh(a[j])
+    else:
+        for j in range(a.shape[0]):
+            a[j] = a[j] if a[j] > zero else zero
 
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
@@ -95,13 +208,14 @@ def _sample(w1, b1, w2, b2, g1, gb1, g2, gb2, x, label, scale, act, loss, one, a
     zero = one - one
     a1[:] = b1  # hidden layer
     _add_vec_mat(a1, x, w1)
-    for j in range(h):
-        a1[j] = _activate(a1[j], act, one, zero)
+    _activate(a1, act, one, zero)
     z2[:] = b2  # output layer
     _add_vec_mat(z2, a1, w2)
     if loss == 0:  # sigmoid + squared error: (o - t)·o·(1 - o)
+        for c in range(k):  # its own loop, which vectorises
+            z2[c] = one / (one + _exp(-z2[c]))
         for c in range(k):
-            o = one / (one + np.exp(-z2[c]))
+            o = z2[c]
             z2[c] = (o - (one if c == label else zero)) * o * (one - o) * scale
     else:  # softmax + cross-entropy: p - t
         top = z2[0]
@@ -135,40 +249,66 @@ def _apply(weights, grads):
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def _epoch(w1, b1, w2, b2, x, y, order, trial_index, scale_full, scale_last, batch, act, loss, one):
+def _epoch(
+    w1, b1, w2, b2, x, y, order, trial_index, members, first, scale_full, scale_last,
+    batch, act, loss, one,
+):  # fmt: skip
     """One epoch for every replica, weights ``w1 [R, d, h]`` … ``b2 [R, k]`` updated in place.
 
     ``x [T, n, d]``, ``y [T, n]``; ``order [T, n]`` is each trial's presentation
     order; replica r uses trial row ``trial_index[r]`` and step scale
-    ``scale_full[r]`` (``scale_last[r]`` for a short last batch).
+    ``scale_full[r]`` (``scale_last[r]`` for a short last batch). The replicas
+    come in groups that share a trial row, ``members[first[g]:first[g + 1]]``
+    (:func:`trial_groups`): one thread a group, each sample read once and
+    presented to every member in turn (1.14x faster than a replica a thread).
     """
     n = order.shape[1]
-    h = w1.shape[2]
-    k = w2.shape[2]
-    for r in prange(w1.shape[0]):
-        t = trial_index[r]
+    h, k = w1.shape[2], w2.shape[2]
+    for g in prange(first.shape[0] - 1):
+        group = members[first[g] : first[g + 1]]  # [m] replicas of trial row t
+        t = trial_index[group[0]]
         a1 = np.empty(h, dtype=w1.dtype)
         d1 = np.empty(h, dtype=w1.dtype)
         z2 = np.empty(k, dtype=w1.dtype)
-        online = batch == 1
-        g1 = w1[r] if online else np.zeros_like(w1[r])
-        gb1 = b1[r] if online else np.zeros_like(b1[r])
-        g2 = w2[r] if online else np.zeros_like(w2[r])
-        gb2 = b2[r] if online else np.zeros_like(b2[r])
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            scale = scale_full[r] if stop - start == batch else scale_last[r]
-            for s in range(start, stop):
+        if batch == 1:  # on-line: the gradient goes straight into the weights
+            for s in range(n):
                 i = order[t, s]
+                for r in group:
+                    _sample(
+                        w1[r], b1[r], w2[r], b2[r], w1[r], b1[r], w2[r], b2[r],
+                        x[t, i], y[t, i], scale_full[r], act, loss, one, a1, d1, z2,
+                    )  # fmt: skip
+        else:
+            _batches(w1, b1, w2, b2, x[t], y[t], order[t], group, scale_full, scale_last,
+                     batch, act, loss, one, a1, d1, z2)  # fmt: skip
+
+
+@njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _batches(w1, b1, w2, b2, x, y, order, group, scale_full, scale_last, batch, act, loss, one,
+             a1, d1, z2):  # fmt: skip
+    """One epoch in batches for the replicas ``group`` of one trial (rows ``x [n, d]``)."""
+    n, m = order.shape[0], group.shape[0]
+    g1 = np.zeros((m, w1.shape[1], w1.shape[2]), dtype=w1.dtype)  # batch sums per member
+    gb1 = np.zeros((m, b1.shape[1]), dtype=w1.dtype)
+    g2 = np.zeros((m, w2.shape[1], w2.shape[2]), dtype=w1.dtype)
+    gb2 = np.zeros((m, b2.shape[1]), dtype=w1.dtype)
+    for start in range(0, n, batch):
+        stop = min(start + batch, n)
+        for s in range(start, stop):
+            i = order[s]
+            for q in range(m):
+                r = group[q]
+                scale = scale_full[r] if stop - start == batch else scale_last[r]
                 _sample(
-                    w1[r], b1[r], w2[r], b2[r], g1, gb1, g2, gb2,
-                    x[t, i], y[t, i], scale, act, loss, one, a1, d1, z2,
+                    w1[r], b1[r], w2[r], b2[r], g1[q], gb1[q], g2[q], gb2[q],
+                    x[i], y[i], scale, act, loss, one, a1, d1, z2,
                 )  # fmt: skip
-            if not online:
-                _apply(w1[r], g1)
-                _apply(b1[r], gb1)
-                _apply(w2[r], g2)
-                _apply(b2[r], gb2)
+        for q in range(m):
+            r = group[q]
+            _apply(w1[r], g1[q])
+            _apply(b1[r], gb1[q])
+            _apply(w2[r], g2[q])
+            _apply(b2[r], gb2[q])
 
 
 class FusedTrainer:
@@ -183,6 +323,7 @@ class FusedTrainer:
         self._act = ACTIVATION_CODES[problem.spec.activation]
         self._loss = LOSS_CODES[problem.spec.loss]
         self._one = np_dtype.type(1)
+        self._groups: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None
         self._compile()
 
     def _compile(self) -> None:
@@ -190,10 +331,10 @@ class FusedTrainer:
         dtype, d = self._x.dtype, self._x.shape[2]
         shapes = ((0, d, 1), (0, 1), (0, 1, 1), (0, 1))
         no_replicas = [np.empty(shape, dtype=dtype) for shape in shapes]  # w1, b1, w2, b2
-        none = np.empty(0, dtype=dtype)
+        none, no_rows = np.empty(0, dtype=dtype), np.empty(0, dtype=np.int64)
         _epoch(
-            *no_replicas, self._x, self._y, np.empty((0, 0), dtype=np.int64),
-            np.empty(0, dtype=np.int64), none, none, self._batch, self._act, self._loss, self._one,
+            *no_replicas, self._x, self._y, np.empty((0, 0), dtype=np.int64), no_rows, no_rows,
+            np.zeros(1, dtype=np.int64), none, none, self._batch, self._act, self._loss, self._one,
         )  # fmt: skip
 
     def train_epoch(self, replicas: Replicas, orders: np.ndarray) -> None:
@@ -206,6 +347,7 @@ class FusedTrainer:
             self._y,
             np.ascontiguousarray(orders, dtype=np.int64),
             replicas.trial_index,
+            *self._trial_groups(replicas.trial_index),
             full.astype(dtype),
             last.astype(dtype),
             self._batch,
@@ -213,6 +355,20 @@ class FusedTrainer:
             self._loss,
             self._one,
         )
+
+    def _trial_groups(self, trial_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`trial_groups` of the active replicas, kept until they change."""
+        if self._groups is None or self._groups[0] is not trial_index:
+            self._groups = trial_index, trial_groups(trial_index)
+        return self._groups[1]
+
+
+def trial_groups(trial_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(members, first)``: replica positions grouped by trial row, group g at
+    ``members[first[g]:first[g + 1]]``, in order of trial row and position."""
+    members = np.argsort(trial_index, kind="stable")  # [Ra]
+    starts = np.flatnonzero(np.diff(trial_index[members], prepend=-1))  # [G]
+    return members.astype(np.int64), np.append(starts, len(members)).astype(np.int64)
 
 
 def set_threads(threads: int) -> int:

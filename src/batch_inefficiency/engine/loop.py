@@ -3,9 +3,11 @@
 :func:`train` runs R = n_rates x n_trials replicas of one task at one batch size
 (the engine's package docstring states the update rule). Each epoch, the path's
 trainer updates the active replicas in place (paths.py), the evaluator scores
-them (evaluation.py), the stopper retires those that are done (stopping.py), and
-the curves are filled in. :func:`recompute` trains a saved run again from its
-audit trail.
+their hold-out accuracy, and their training loss and accuracy where the schedule
+or the divergence rule asks (evaluation.py, schedule.py), the stopper retires
+those that are done (stopping.py), test accuracy is scored where the metrics
+read it (schedule.py), and the curves are filled in. :func:`recompute` trains a
+saved run again from its audit trail.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from batch_inefficiency.seeds import epoch_permutation
 from batch_inefficiency.splits import TrialData
 
 from .contract import Problem, Replicas, Trainer
-from .evaluation import Evaluator
+from .evaluation import EpochScores, Evaluator
 from .fused_path import set_threads
 from .paths import PATHS
 from .plan import Plan, resolve
 from .records import Records, RunResult, load_weights, run_info
-from .settings import EngineConfigError, EngineSettings, fail
-from .stopping import Stopper
+from .schedule import HoldPeaks, midpoint_wanted, train_curve_epochs
+from .settings import DTYPES, EngineConfigError, EngineSettings, fail
+from .stopping import LossBound, Stopper
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def _orders(
 
 @dataclass
 class _Call:
-    """One call's fixed parts: plan, replica layout, trainer, evaluator, stopper."""
+    """One call's fixed parts: plan, replica layout, trainer, evaluator, stopper, schedule."""
 
     settings: EngineSettings
     plan: Plan
@@ -159,6 +162,7 @@ class _Call:
     trainer: Trainer
     evaluate: Evaluator
     stopper: Stopper
+    train_epochs: np.ndarray  # [E+1] bool, training scores always computed (schedule.py)
 
 
 def _initial(data: TrialData, call: _Call, given: Weights | None) -> Weights:
@@ -195,32 +199,54 @@ def _set_up(data: TrialData, settings: EngineSettings, plan: Plan) -> _Call:
         evaluate=Evaluator(
             splits, data.n_classes, settings.model, plan.dtype, plan.device, plan.chunk_rows
         ),
-        stopper=Stopper(settings, rate_index, budget),
+        stopper=Stopper(settings, rate_index, budget, _loss_bound(data, settings, plan)),
+        train_epochs=train_curve_epochs(settings.max_epochs),
+    )
+
+
+def _loss_bound(data: TrialData, settings: EngineSettings, plan: Plan) -> LossBound:
+    """What bounds the training loss of this call's models (stopping.LossBound)."""
+    spec = settings.model
+    return LossBound(
+        max_loss=data.n_classes / 2 if spec.loss == "squared_error" else None,
+        n_inputs=data.x_train.shape[2],
+        hidden=plan.hidden,
+        max_input=float(np.abs(data.x_train).max()),
+        bounded_hidden=spec.activation in ("sigmoid", "tanh"),
+        finite_below=float(torch.finfo(DTYPES[settings.dtype]).max) / 1e6,
     )
 
 
 def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | None):
-    """Run the epochs; return the curves, epochs run, final weights and training seconds."""
+    """Run the epochs; return the curves, epochs run, final weights and timing.
+
+    Timing: ``train_seconds`` (all of it) and ``kernel_seconds`` (the path's
+    ``train_epoch`` calls; the rest is scoring, stopping and bookkeeping).
+    """
     n_rep, n_cols = len(call.lr), call.settings.max_epochs + 1
     steps = batch_sizes.steps_per_epoch(call.plan.batch_rows, n_train)
     final = [p.clone() for p in active.params]  # each replica's weights when it stopped
     curves = {name: np.full((n_rep, n_cols), np.nan) for name in Records.CURVES}
+    evaluate = call.evaluate
+    tests = HoldPeaks(call.rate_index, evaluate.n_hold, evaluate.test, curves["test_acc"])
     epochs_run = np.zeros(n_rep, dtype=np.int64)
     start = time.perf_counter()
+    kernel = 0.0
     for epoch in range(n_cols):
         if epoch:
             seed = call.settings.base_seed
             orders = _orders(seed, call.trials, active.trial_index, epoch - 1, n_train)
+            kernel -= time.perf_counter()
             call.trainer.train_epoch(active, orders)
-        scores = call.evaluate(active)
+            if call.plan.device.type == "cuda":
+                torch.cuda.synchronize(call.plan.device)  # the epoch's kernels, timed as such
+            kernel += time.perf_counter()
+        done = _score(call, epoch, active, curves, tests)
         seconds = time.perf_counter() - start
         ids = active.ids
-        for name in ("train_loss", "train_acc", "hold_acc", "test_acc"):
-            curves[name][ids, epoch] = getattr(scores, name)
         curves["seconds"][ids, epoch] = seconds
         curves["updates"][ids, epoch] = epoch * steps
         epochs_run[ids] = epoch
-        done = call.stopper(epoch, active, scores)
         if done.any():
             index = torch.from_numpy(np.flatnonzero(done)).to(call.plan.device)
             for kept, p in zip(final, active.params, strict=True):
@@ -230,7 +256,26 @@ def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | No
             _notify(progress, EpochProgress(epoch, n_cols - 1, len(active.ids), seconds))
         if not len(active.ids):
             break
-    return curves, epochs_run, final, seconds
+    return curves, epochs_run, final, {"train_seconds": seconds, "kernel_seconds": kernel}
+
+
+def _score(
+    call: _Call, epoch: int, active: Replicas, curves: dict[str, np.ndarray], tests: HoldPeaks
+) -> np.ndarray:
+    """Score ``epoch`` (schedule.py), decide who stops, fill the curves; [Ra] bool: done."""
+    scores = EpochScores(call.evaluate, active)
+    if call.train_epochs[epoch]:
+        scores.score_train(np.ones(len(active.ids), dtype=bool))
+    done = call.stopper(epoch, active, scores)
+    ids = active.ids
+    midpoint = midpoint_wanted(epoch, lambda end: call.stopper.may_end(end, ids))
+    scores.score_train(done | midpoint)  # every replica's last epoch and possible midpoints
+    curves["hold_acc"][ids, epoch] = scores.hold_acc
+    scored = ids[scores.scored]
+    curves["train_loss"][scored, epoch] = scores.train_loss[scores.scored]
+    curves["train_acc"][scored, epoch] = scores.train_acc[scores.scored]
+    tests.update(epoch, active, scores.hold_acc, done)
+    return done
 
 
 def _target_records(reached_epoch: np.ndarray, batch_rows: int, n_train: int) -> dict:
@@ -255,8 +300,8 @@ def _run(
         replicas = Replicas(*params, call.lr, call.trial_index, np.arange(len(call.lr)))
         setup_seconds = time.perf_counter() - setup_start
         n_train = data.x_train.shape[1]
-        curves, epochs_run, final, seconds = _epochs(call, replicas, n_train, progress)
-    timing = {"setup_seconds": setup_seconds, "train_seconds": seconds}
+        curves, epochs_run, final, timing = _epochs(call, replicas, n_train, progress)
+    timing = {"setup_seconds": setup_seconds, **timing}
     runtime["numba_threading_layer"] = _numba_threading_layer()
     records = Records(
         lr=call.lr,

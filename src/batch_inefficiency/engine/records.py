@@ -38,7 +38,9 @@ class Records:
     """Per-replica facts and per-epoch curves of one run.
 
     Curves are ``[R, max_epochs + 1]``: column 0 is before training, column e
-    after e epochs, NaN after the replica stopped.
+    after e epochs, NaN after the replica stopped. ``hold_acc``, ``seconds`` and
+    ``updates`` have every epoch; ``train_loss``, ``train_acc`` and
+    ``test_acc`` the epochs where they were scored (schedule.py), NaN between.
     """
 
     lr: np.ndarray  # [R] float64
