@@ -18,8 +18,12 @@ the threads. The tricks of §8 that keep numba fast are deliberate:
 * sigmoids in float32 use :func:`_expf`, glibc's ``expf`` algorithm written out
   (so LLVM vectorises the loop instead of calling libm once per unit): the same
   bits as glibc's FMA build for every one of the 2^32 inputs
-  (tests/test_engine_expf.py), so the results are those of ``np.exp``, 1.4x
-  faster on-line (docs/design.md §8). Softmax and tanh keep libm's calls.
+  (tests/test_engine_expf.py), so the results are those of ``np.exp``
+  (docs/design.md §8). Softmax and tanh keep libm's calls. The output sigmoid
+  stays in the loop that uses it for the delta: moved to a loop of its own (to
+  vectorise), the float32 results changed in their last bits, since the
+  ``arcp`` flag lets LLVM fold ``o = 1 / d`` into the expression that uses
+  ``o`` only when both are in one loop body.
 
 The update is the same as the torch path's (torch_path.py): deltas are
 scaled by -η (or -η/|B| with ``reduction: mean``) and added into the weights
@@ -212,10 +216,8 @@ def _sample(w1, b1, w2, b2, g1, gb1, g2, gb2, x, label, scale, act, loss, one, a
     z2[:] = b2  # output layer
     _add_vec_mat(z2, a1, w2)
     if loss == 0:  # sigmoid + squared error: (o - t)·o·(1 - o)
-        for c in range(k):  # its own loop, which vectorises
-            z2[c] = one / (one + _exp(-z2[c]))
-        for c in range(k):
-            o = z2[c]
+        for c in range(k):  # one loop: split in two, the bits changed (module docstring)
+            o = one / (one + _exp(-z2[c]))
             z2[c] = (o - (one if c == label else zero)) * o * (one - o) * scale
     else:  # softmax + cross-entropy: p - t
         top = z2[0]
