@@ -21,6 +21,11 @@ from batch_inefficiency.scaling_config import (
     study_batch_sizes,
     with_prepared_trials,
 )
+from batch_inefficiency.size_sweep_config import (
+    check_size_sweep,
+    is_on,
+    sweep_methods,
+)
 from batch_inefficiency.suites import suite_tasks
 
 # A mistake in the config or the sheet stops here with one line naming the key, exit 2.
@@ -33,6 +38,10 @@ DATASETS_ROOT = Path(config["datasets"]["root"])
 LARGE_TASK = LARGE[0] if LARGE else None
 SCALING = with_prepared_trials(config["scaling"], config["trials"])
 SCALING_TASKS = suite_tasks(SHEET, SCALING["suite"])
+SIZE_SWEEP = with_prepared_trials(config["size_sweep"], config["trials"], "size_sweep")
+SIZE_SWEEP_TASKS = (
+    suite_tasks(SHEET, SIZE_SWEEP["suite"]) if is_on(SIZE_SWEEP) else []
+)
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
 # report.pdf is a final output only where WeasyPrint can print (docs/design.md §7: "PDF where
@@ -48,7 +57,7 @@ def task_pattern(tasks):
 
 
 wildcard_constraints:
-    task=task_pattern(dict.fromkeys([*TASKS, *SCALING_TASKS])),
+    task=task_pattern(dict.fromkeys([*TASKS, *SCALING_TASKS, *SIZE_SWEEP_TASKS])),
     batch="[1-9][0-9]*|full",
     figure="|".join(FIGURES),
 
@@ -131,6 +140,65 @@ with exit_on_error():
     )
 
 
+with exit_on_error():
+    check_size_sweep(
+        SIZE_SWEEP,
+        SCALING,
+        config["training"]["learning_rates"],
+        SIZE_SWEEP_TASKS,
+        config["trials"],
+        {task: scaling_n_train(task) for task in SIZE_SWEEP_TASKS},
+    )
+
+
+def size_sweep_files(name):
+    """One file of every task x method of the size sweep (trials.csv, searches.json)."""
+    return [
+        results("size_sweep", task, batch, name)
+        for task in SIZE_SWEEP_TASKS
+        for batch in sweep_methods(SIZE_SWEEP)
+    ]
+
+
+def size_sweep_outputs():
+    """The size sweep's tables and figures (the `size_sweep` target; none when it is off)."""
+    if not is_on(SIZE_SWEEP):
+        return []
+    figures = [
+        results("figures", f"{name}.{ext}")
+        for name, spec in FIGURES.items()
+        if spec.section == "size_sweep"
+        for ext in ("pdf", "png")
+    ]
+    return [
+        results("tables", "size_sweep.csv"),
+        results("tables", "size_sweep_fit.csv"),
+        *figures,
+    ]
+
+
+def size_sweep_claim(wildcards):
+    """C2's within-task verdict for the statistics stage, where the size sweep runs."""
+    return [results("tables", "size_sweep_claim.csv")] if is_on(SIZE_SWEEP) else []
+
+
+def size_sweep_report_inputs(wildcards):
+    """The size sweep's table, fit and claim for the report, where it runs."""
+    if not is_on(SIZE_SWEEP):
+        return {}
+    names = {"sweep": "size_sweep", "fit": "size_sweep_fit", "claim": "size_sweep_claim"}
+    return {f"size_sweep_{k}": results("tables", f"{v}.csv") for k, v in names.items()}
+
+
+def report_figures():
+    """The figures of this run (the size sweep's only where it runs)."""
+    return [
+        name
+        for name, spec in FIGURES.items()
+        if spec.section != "size_sweep" or is_on(SIZE_SWEEP)
+    ]
+
+
 def scaling_batch_sizes(task):
     """Batch sizes of the scaling study on a task (the config's list, or powers then full)."""
     return study_batch_sizes(SCALING, scaling_n_train(task))
@@ -188,6 +256,8 @@ def figure_input_files():
         "cd": rules.run_statistics.output.critical_difference,
         "scaling": rules.scaling_tables.output.scaling,
         "scaling_fit": rules.scaling_tables.output.fit,
+        "size_sweep": rules.size_sweep_tables.output.sweep if is_on(SIZE_SWEEP) else [],
+        "size_sweep_fit": rules.size_sweep_tables.output.fit if is_on(SIZE_SWEEP) else [],
     }
 
 
@@ -229,7 +299,7 @@ def final_outputs():
     ]
     figures = [
         results("figures", f"{name}.{ext}")
-        for name in FIGURES
+        for name in report_figures()
         for ext in ("pdf", "png")
     ]
     report_files = [results("report", "report.html")]
@@ -239,6 +309,7 @@ def final_outputs():
         *(results("tables", f"{name}.csv") for name in tables),
         *figures,
         *scaling_outputs(),
+        *size_sweep_outputs(),
         *report_files,
     ]
 
