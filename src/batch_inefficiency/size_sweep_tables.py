@@ -7,7 +7,8 @@
   the mini-batch and full batch the speed-up of on-line over them (ratio of median
   epochs to target; ``speedup_bound`` says ``at least`` where only the slower
   method's median is censored and is then taken at the budget; unknown where on-line's is).
-* ``size_sweep_fit.{csv,md,tex}``: log-log slopes against size, per task (OLS) and
+* ``size_sweep_fit.{csv,md,tex}``: log-log slopes against size over the sizes where
+  both medians were observed (a bound is shown, not fitted), per task (OLS) and
   pooled with task as a factor (OLS with task fixed effects, statsmodels), with CIs:
   the two speed-ups, and full batch's best summed rate and epochs, beside the slope
   the paper's argument predicts (speed-up +1, best rate -1, epochs +1).
@@ -122,7 +123,7 @@ def quantity_points(table: pd.DataFrame, method: str, column: str, mini: str) ->
     """Points (task, log size, y) of one quantity from the sweep table."""
     rows = table[table["batch_size"] == (mini if method == "mini" else method)]
     y = {
-        "log_speedup": np.log(rows["speedup"]),
+        "log_speedup": np.log(rows["speedup"].where(rows["speedup_bound"] == "")),
         "log_lr_sum": np.log(rows["best_lr_sum"].where(np.isfinite(rows["epochs"]))),
         "log_epochs": np.log(rows["epochs"].where(np.isfinite(rows["epochs"]))),
     }[column]

@@ -35,9 +35,9 @@ with 95% CIs, or in the stability table's one-sided analysis one-sided with 90% 
 
 * C2 within a task (the size sweep, docs/design.md §10; rule fixed before its data
   were seen): the log-log slope of on-line's speed-up over full batch (ratio of
-  median epochs to target, both at their tuned rates; a censored full-batch median
-  enters at the budget, a lower bound, and a size where on-line's median is censored
-  is left out) on the training-set size, per task (OLS) and pooled over the tasks
+  median epochs to target, both at their tuned rates; a size where either median is
+  censored is left out, the tables and figure show it as a bound) on the
+  training-set size, per task (OLS) and pooled over the tasks
   with task as a factor (OLS with task fixed effects), 95% CIs. A task counts with
   at least three sizes; with none, not computable. Supported if the pooled slope's
   CI lies above 0 and every counted task's slope is above 0; partly if the pooled
@@ -252,7 +252,8 @@ def verdict_c2_within(fits: pd.DataFrame) -> tuple[str, str]:
     pooled = rows[rows["task"] == "pooled"]
     if tasks.empty or pooled.empty or not np.isfinite(pooled.iloc[0]["slope"]):
         return "not computable", (
-            f"fewer than {WITHIN_MIN_SIZES} sizes with an on-line median to target in every task"
+            f"fewer than {WITHIN_MIN_SIZES} sizes where both on-line and full batch reached the "
+            "target (median over trials) in every task"
         )
     p = pooled.iloc[0]
     listed = ", ".join(

@@ -54,9 +54,9 @@ rule size_sweep_runs:
 rule size_sweep_tables:
     """Epochs and steps to target per size and method, speed-ups, log-log slopes, C2 within tasks."""
     input:
-        searches=size_sweep_files("searches.json"),
-        trials=size_sweep_files("trials.csv"),
-        targets=expand(rules.size_sweep_target.output.target, task=SIZE_SWEEP_TASKS),
+        searches=size_sweep_inputs("searches.json"),
+        trials=size_sweep_inputs("trials.csv"),
+        targets=size_sweep_inputs("target.json"),
     output:
         sweep=report(
             results("tables", "size_sweep.csv"),

@@ -45,7 +45,7 @@ def _speedup_panel(ax: Axes, table: pd.DataFrame, fits: pd.DataFrame, rates: str
     """One rate choice: a line per task and slower method, open markers for lower bounds."""
     rows = table[(table["rates"] == rates) & (table["batch_size"] != ONLINE)]
     colours = _task_colours(list(dict.fromkeys(table["task"])))
-    styles = _method_styles(list(dict.fromkeys(rows["batch_size"])))
+    styles = _method_styles(list(dict.fromkeys(table["batch_size"])))
     for (task, method), line in rows.groupby(["task", "batch_size"], sort=False):
         line = line.sort_values("size")
         quantity = "speed-up over full batch" if method == FULL else "speed-up over the mini-batch"
@@ -81,7 +81,8 @@ def speedup_vs_size_within(size_sweep: pd.DataFrame, size_sweep_fit: pd.DataFram
 
 def _theory_line(ax: Axes, rows: pd.DataFrame, column: str, power: float) -> None:
     """The paper's argument through full batch's smallest-size point: ∝ size ** power."""
-    batch = rows[(rows["batch_size"] == FULL) & np.isfinite(rows[column])].sort_values("size")
+    observed = np.isfinite(rows[column]) & np.isfinite(rows["epochs"])
+    batch = rows[(rows["batch_size"] == FULL) & observed].sort_values("size")
     if batch.empty:
         return
     first = batch.iloc[0]
@@ -98,8 +99,11 @@ def _per_method_panel(ax: Axes, table: pd.DataFrame, column: str, power: float) 
         line = line.sort_values("size")
         style, marker = styles[method]
         x = line["size"].to_numpy(float)
-        y = line[column].where(np.isfinite(line["epochs"])).to_numpy(float)
-        ax.plot(x, y, ls=style, marker=marker, color=colours[task], lw=1, ms=3.5)
+        done = np.isfinite(line["epochs"]).to_numpy()
+        shown = line[column].where(done, line["budget_epochs"] if column == "epochs" else None)
+        y = shown.to_numpy(float)
+        ax.plot(x[done], y[done], ls=style, marker=marker, color=colours[task], lw=1, ms=3.5)
+        ax.plot(x[~done], y[~done], ls="", marker=marker, mfc="white", color=colours[task], ms=3.5)
     for _, task_rows in rows.groupby("task", sort=False):
         _theory_line(ax, task_rows, column, power)
     _log_axes(ax, SIZE_LABEL)
@@ -128,6 +132,9 @@ def best_rate_vs_size(size_sweep: pd.DataFrame) -> Figure:
     ]
     handles.append(
         Line2D([], [], color=FAINT, ls="--", label="full batch, paper's argument: 1/n, n")
+    )
+    handles.append(
+        Line2D([], [], color="0.3", ls="", marker="o", mfc="white", label="censored (at budget)")
     )
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
     sns.despine(fig)

@@ -260,8 +260,9 @@ SPECS = (
             "in the fewest steps and (b) the median epochs to the target at that rate, against "
             "training-set size, log-log, one colour per task and one line style per method. "
             "Dashed grey: the paper's argument for full batch with summed updates, drawn through "
-            "its smallest size: the best rate shrinks like 1/n and the epochs grow like n. A "
-            "size where most trials never reached the target is left out."
+            "its smallest observed size: the best rate shrinks like 1/n and the epochs grow like "
+            "n. Open markers: most trials never reached the target (the rate the search ranked "
+            "best by accuracy; epochs drawn at the budget, a lower bound)."
         ),
         section="size_sweep",
     ),
