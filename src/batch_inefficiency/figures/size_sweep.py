@@ -100,7 +100,9 @@ def _per_method_panel(ax: Axes, table: pd.DataFrame, column: str, power: float) 
         style, marker = styles[method]
         x = line["size"].to_numpy(float)
         done = np.isfinite(line["epochs"]).to_numpy()
-        shown = line[column].where(done, line["budget_epochs"] if column == "epochs" else None)
+        shown = (
+            line[column].where(done, line["budget_epochs"]) if column == "epochs" else line[column]
+        )
         y = shown.to_numpy(float)
         ax.plot(x[done], y[done], ls=style, marker=marker, color=colours[task], lw=1, ms=3.5)
         ax.plot(x[~done], y[~done], ls="", marker=marker, mfc="white", color=colours[task], ms=3.5)
