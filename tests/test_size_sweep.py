@@ -80,15 +80,14 @@ def test_sizes_halve_the_split_down_to_min_size_or_follow_the_list():
 )
 def test_config_errors_name_the_key(change, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(")):
-        check_size_sweep(SWEEP | change, SCALING, [0.1], ["letter"], 10, {"letter": 12000})
+        check_size_sweep(SWEEP | change, SCALING, ["letter"], 10, {"letter": 12000})
 
 
-def test_a_task_without_a_target_and_rates_off_the_grid_are_refused():
+def test_a_task_without_a_target_is_refused():
     with pytest.raises(UserError, match=r"size_sweep.targets.iris is missing"):
-        check_size_sweep(SWEEP, SCALING, [0.1], ["iris"], 10, {"iris": 90})
-    with pytest.raises(UserError, match=r"training.learning_rates: 0.05 is not on"):
-        check_size_sweep(SWEEP, SCALING, [0.05], ["letter"], 10, {"letter": 12000})
-    check_size_sweep({**SWEEP, "suite": None}, SCALING, [0.05], ["iris"], 10, {})  # off: no check
+        check_size_sweep(SWEEP, SCALING, ["iris"], 10, {"iris": 90})
+    check_size_sweep(SWEEP | {"targets": {"iris": 0.9}}, SCALING, ["iris"], 10, {"iris": 90})
+    check_size_sweep({**SWEEP, "suite": None}, SCALING, ["iris"], 10, {})  # off: no check
 
 
 def test_target_is_the_full_size_one_lowered_to_the_smallest_reach():
@@ -97,15 +96,17 @@ def test_target_is_the_full_size_one_lowered_to_the_smallest_reach():
     assert lowered_target(0.75, 0.68, 0.05) == 0.63  # whole points, no round-off below
 
 
-def test_one_method_runs_every_size_with_tuned_and_paper_rates():
+@pytest.mark.parametrize("paper_rates", [[1.0, 0.1], [0.5, 0.1]], ids=["on-grid", "off-grid"])
+def test_one_method_runs_every_size_with_tuned_and_paper_rates(paper_rates):
     data = synthetic_data(trials=(0, 1), n_train=40, n_hold=20)
     sweep = SWEEP | {"trials": 2, "sizes": [10, 20, "full"], "max_epochs": 15, "max_widenings": 1}
-    training = TRAINING | {"learning_rates": [1.0, 0.1]}
+    training = TRAINING | {"learning_rates": paper_rates}
     rows, summaries = sweep_method(data, 0.5, "toy", "full", training, sweep, SCALING, 3, 1)
     assert [s["size"] for s in summaries] == [10, 20, 40]
     for _, at_size in rows.groupby("size"):
         assert at_size["tuned_best"].sum() == at_size["grid_best"].sum() == 2  # one rate x 2
-        assert set(at_size.loc[at_size["paper_rate"], "lr"].round(6)) == {1.0, 0.1}
+        assert set(at_size.loc[at_size["paper_rate"], "lr"].round(6)) == set(paper_rates)
+        assert not at_size[["lr", "trial"]].duplicated().any()  # no rate trained twice
         assert (at_size["censored"] == at_size["steps_to_target"].isna()).all()
     # deterministic
     again, _ = sweep_method(data, 0.5, "toy", "full", training, sweep, SCALING, 3, 1)

@@ -10,8 +10,8 @@ at every size:
 * **grid**: the paper's four rates (``training.learning_rates``), with the same
   target stop and epoch budget (``size_sweep.max_epochs``, not the paper's
   1,000-10,000: a trial that has not reached the target by then is censored).
-  A paper rate the search already tried is not trained again (its numbers do
-  not depend on the other rates of its run).
+  A paper rate on the search grid that the search already tried is not trained
+  again (its numbers do not depend on the other rates of its run).
 
 The target is one hold-out accuracy per task, the same at every size and for every
 method (:func:`choose_target`): the full-size target (the scaling study's, about
@@ -47,7 +47,7 @@ from batch_inefficiency.scaling import (
     subset_trials,
     summary,
 )
-from batch_inefficiency.size_sweep_config import full_size_target, sweep_sizes
+from batch_inefficiency.size_sweep_config import full_size_target, on_grid, sweep_sizes
 from batch_inefficiency.splits import TrialData, load_trial_data
 from batch_inefficiency.subsets import nested_subsets
 
@@ -115,26 +115,31 @@ def grid_outcomes(
     settings: SearchSettings,
     seed: int,
     threads: int,
-) -> dict[int, RateOutcome]:
-    """The paper's rates (grid index -> outcome), trained only where the search did not."""
-    wanted = {
-        round(settings.rates_per_decade * math.log10(lr)): lr for lr in training["learning_rates"]
-    }
-    found = {i: search_outcomes[i] for i in wanted if i in search_outcomes}
-    missing = sorted(set(wanted) - set(found))
+) -> dict[float, RateOutcome]:
+    """The paper's rates (rate -> outcome): a rate on the search grid that the search tried
+    is reused; the others are trained in one run (their ``grid_index``: the nearest point)."""
+    found, missing = {}, []
+    for lr in training["learning_rates"]:
+        index = round(settings.rates_per_decade * math.log10(lr))
+        if on_grid(lr, settings.rates_per_decade) and index in search_outcomes:
+            found[float(lr)] = search_outcomes[index]
+        else:
+            missing.append(float(lr))
     if missing:
         engine = engine_settings(training, batch_size, seed, threads)
         run = train(
             subset_trials(data, settings.trials),
             replace(
                 engine,
-                learning_rates=tuple(wanted[i] for i in missing),
+                learning_rates=tuple(missing),
                 epochs=settings.max_epochs,
                 patience=settings.patience,
                 target=settings.target,
             ),
         )
-        found |= {o.index: o for o in outcomes_of(run.records, missing, GRID_ROUND)}
+        nearest = [round(settings.rates_per_decade * math.log10(lr)) for lr in missing]
+        outcomes = outcomes_of(run.records, nearest, GRID_ROUND)
+        found |= dict(zip(missing, outcomes, strict=True))
     return dict(sorted(found.items()))
 
 
@@ -150,18 +155,20 @@ def next_first(search: Search, batch_size: str) -> list[int]:
 
 def size_rows(
     outcomes: Mapping[int, RateOutcome],
-    grid: Mapping[int, RateOutcome],
+    grid: Mapping[float, RateOutcome],
     batch_size: str,
     size: int,
 ) -> pd.DataFrame:
     """Trial rows of every rate tried at one size, marking the tuned best, the paper's rates
     and the best of those."""
-    every = {**outcomes, **grid}
-    rows = outcome_rows(every, batch_size)
+    extra = {o.lr: o for o in grid.values() if o.round == GRID_ROUND}
+    frames = [outcome_rows(outcomes, batch_size)]
+    frames += [outcome_rows(extra, batch_size)] if extra else []
+    rows = pd.concat(frames, ignore_index=True)
     rows.insert(1, "size", size)
-    rows["tuned_best"] = rows["grid_index"] == best_outcome(outcomes).index
-    rows["paper_rate"] = rows["grid_index"].isin(list(grid))
-    rows["grid_best"] = rows["grid_index"] == best_outcome(grid).index
+    rows["tuned_best"] = np.isclose(rows["lr"], best_outcome(outcomes).lr, rtol=1e-9)
+    rows["paper_rate"] = np.isin(rows["lr"].round(12), np.round(list(grid), 12))
+    rows["grid_best"] = np.isclose(rows["lr"], best_outcome(grid).lr, rtol=1e-9)
     return rows
 
 

@@ -144,7 +144,6 @@ with exit_on_error():
     check_size_sweep(
         SIZE_SWEEP,
         SCALING,
-        config["training"]["learning_rates"],
         SIZE_SWEEP_TASKS,
         config["trials"],
         {task: scaling_n_train(task) for task in SIZE_SWEEP_TASKS},
