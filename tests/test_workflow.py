@@ -215,8 +215,11 @@ def test_report_has_every_table_and_figure_and_no_unfilled_field(tiny_run):
     claims = pd.read_csv(tiny_run / "tables" / "claims.csv")
     for evidence in claims["evidence"]:
         assert evidence in page
-    for row in claims.itertuples():  # no verdict without its stability
-        assert f'<td class="verdict">{row.verdict}</td><td>{row.stability}</td>' in page
+    for row in claims.fillna("").itertuples():  # no verdict without its stability
+        within = f"<br><em>within tasks:</em> {row.within_task_verdict}" * bool(
+            row.within_task_verdict
+        )
+        assert f'<td class="verdict">{row.verdict}{within}</td><td>{row.stability}</td>' in page
     info = json.loads((tiny_run / "runs" / "iris" / "1" / "run.json").read_text())
     assert f"<td>{info['environment']['git_commit']}</td>" in page  # the training commit
 
