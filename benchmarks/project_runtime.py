@@ -21,9 +21,11 @@ replicas actually ran (``trials.csv``) instead of the bound, and, for the search
 not yet run, the bound times the share of their bound that the run ones used.
 
 With ``--size-sweep`` it projects the size sweep (docs/design.md §10) the same way: per
-task x method x size, seconds per replica-epoch on that subset times a bound (every
-replica runs ``max_epochs``), or with ``--measured results/size_sweep`` the
-replica-epochs recorded, the unmeasured ones calibrated by the measured share.
+task x method x size, seconds per replica-epoch on that subset (the first round's
+replicas active) times a bound (every replica runs its size's epoch budget,
+``size_sweep_config.epoch_budget``), or with ``--measured results/size_sweep`` the
+replica-epochs recorded, the unmeasured ones calibrated by the measured share; plus per
+task the target's calibration (on-line, smallest size, ``calibration_epochs``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from batch_inefficiency.engine import train
 from batch_inefficiency.resources import task_shape
 from batch_inefficiency.runs import engine_settings
 from batch_inefficiency.scaling_config import study_batch_sizes
-from batch_inefficiency.size_sweep_config import sweep_methods, sweep_sizes
+from batch_inefficiency.size_sweep import calibration_rates
+from batch_inefficiency.size_sweep_config import epoch_budget, sweep_methods, sweep_sizes
 from batch_inefficiency.splits import prepare_trials
 from batch_inefficiency.subsets import nested_subsets
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
@@ -121,6 +124,7 @@ def calibrate(jobs: list[dict]) -> float | None:
     Returns that share (replica-epochs run / bound over the searches already run), or
     None when none has run; the estimate assumes other tasks stop as early as those.
     """
+    jobs = [j for j in jobs if not j.get("exact")]  # no target stop: the bound is its cost
     ran = [j for j in jobs if j["replica_epochs_run"] is not None]
     if not ran:
         return None
@@ -146,10 +150,22 @@ def scaling_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]:
     return jobs
 
 
+def replica_epoch_seconds(subset, batch: str, config: dict, replicas: int, epochs: int) -> float:
+    """Seconds per replica-epoch on ``subset`` with ``replicas`` rates x its trials active."""
+    rates = [1e-7 * (1 + i) for i in range(replicas)]
+    probe = config["training"] | {"learning_rates": rates, "epochs": [1] * replicas}
+    train(subset, engine_settings(probe, batch, config["seed"], threads=1))  # warm-up
+    probe["epochs"] = [epochs] * replicas
+    start = time.perf_counter()
+    train(subset, engine_settings(probe, batch, config["seed"], threads=1))
+    return (time.perf_counter() - start) / epochs / replicas / len(subset.trials)
+
+
 def size_sweep_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]:
-    """The size sweep (docs/design.md §10): per task x method x size, an upper bound
-    (every replica runs ``max_epochs``: first rates + widenings + the paper's rates), or,
-    with ``--measured results/size_sweep``, the replica-epochs its trials.csv records."""
+    """The size sweep (docs/design.md §10): per task, the target's calibration, then per
+    method x size an upper bound (every replica runs its size's epoch budget: first rates +
+    widenings + the paper's rates), or, with ``--measured results/size_sweep``, the
+    replica-epochs its trials.csv records."""
     sweep, scaling = config["size_sweep"], config["scaling"]
     jobs = []
     for task in args.tasks or suite_tasks(sheet, sweep["suite"]):
@@ -157,20 +173,24 @@ def size_sweep_jobs(config: dict, args: argparse.Namespace, sheet) -> list[dict]
         dataset = load_dataset(task, root, nominal)
         data = prepare_trials(dataset, range(sweep["trials"]), config["seed"])
         sizes = sweep_sizes(sweep, data.x_train.shape[1])
+        subsets = nested_subsets(data, config["seed"], sizes)
+        first_rates = len(calibration_rates(sweep, scaling, config["training"]["reduction"]))
+        per = replica_epoch_seconds(subsets[sizes[0]], "1", config, first_rates, args.epochs)
+        bound = len(data.trials) * first_rates * sweep["calibration_epochs"]
+        jobs.append(
+            {"task": task, "batch_size": "target", "size": sizes[0],
+             "seconds_per_replica_epoch": per, "bound_replica_epochs": bound,
+             "replica_epochs_run": None, "exact": True, "projected_seconds": per * bound}
+        )  # fmt: skip
+        print(json.dumps(jobs[-1]), flush=True)
         for batch in sweep_methods(sweep):
             done = args.measured / task / batch / "trials.csv" if args.measured else None
             ran = pd.read_csv(done) if done and done.is_file() else None
             for number, size in enumerate(sizes):
-                subset = nested_subsets(data, config["seed"], [size])[size]
                 first = len(scaling["initial_mean_rates"]) if number == 0 else 3
                 rates = first + sweep["max_widenings"] + len(config["training"]["learning_rates"])
-                probe = config["training"] | {"learning_rates": [1e-7], "epochs": [1]}
-                train(subset, engine_settings(probe, batch, config["seed"], threads=1))
-                probe["epochs"] = [args.epochs]
-                start = time.perf_counter()
-                train(subset, engine_settings(probe, batch, config["seed"], threads=1))
-                per = (time.perf_counter() - start) / args.epochs / len(subset.trials)
-                bound = len(subset.trials) * sweep["max_epochs"] * rates
+                per = replica_epoch_seconds(subsets[size], batch, config, first, args.epochs)
+                bound = len(data.trials) * epoch_budget(sweep, size) * rates
                 mine = None if ran is None else ran[ran["size"] == size]["epochs_run"].sum()
                 jobs.append(
                     {"task": task, "batch_size": batch, "size": size,

@@ -13,9 +13,15 @@ from conftest import REPO, synthetic_data
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.seeds import Purpose, rng_for
 from batch_inefficiency.size_sweep import lowered_target, sweep_method
-from batch_inefficiency.size_sweep_config import check_size_sweep, sweep_methods, sweep_sizes
+from batch_inefficiency.size_sweep_config import (
+    check_size_sweep,
+    epoch_budget,
+    sweep_methods,
+    sweep_sizes,
+)
 from batch_inefficiency.size_sweep_tables import (
     add_speedups,
+    censoring_summary,
     fit_table,
     slope_row,
     speedup,
@@ -194,9 +200,17 @@ def test_tables_from_method_files(tmp_path):
         for method, scale in (("1", 1), ("32", 2), ("full", 4)):
             folder = tmp_path / task / method
             folder.mkdir()
-            info = {"task": task, "batch_size": method, "reduction": "sum",
-                    "settings": {"max_epochs": 100}}  # fmt: skip
-            (folder / "searches.json").write_text(json.dumps([info]))
+            infos = [
+                {
+                    "task": task,
+                    "batch_size": method,
+                    "reduction": "sum",
+                    "size": n,
+                    "settings": {"max_epochs": 40_000 // n},
+                }
+                for n in (100, 200, 400)
+            ]
+            (folder / "searches.json").write_text(json.dumps(infos))
             rows = [
                 {
                     "size": n,
@@ -219,6 +233,7 @@ def test_tables_from_method_files(tmp_path):
     table = write_size_sweep_tables(searches, [tmp_path / "toy" / "target.json"], "32", out)
     full = table[(table["batch_size"] == "full") & (table["rates"] == "tuned")]
     assert list(full["speedup"]) == [8.0, 16.0, 32.0]  # 4n/10 over 5 epochs
+    assert list(full["budget_epochs"]) == [400, 200, 100]  # each size's own budget
     assert (table["target"] == 0.5).all()
     claim = pd.read_csv(out["claim"]).iloc[0]
     assert claim["claim"] == "C2" and claim["verdict"] == "supported"
@@ -233,3 +248,21 @@ def test_a_censored_median_is_a_bound_and_left_out_of_the_slope():
     fits = fit_table(table, "32", 0.95)
     row = fits[(fits["quantity"] == "speed-up over full batch") & (fits["task"] == "a")].iloc[0]
     assert row["points"] == 3 and row["slope"] == pytest.approx(1.0)
+
+
+def test_the_epoch_budget_is_a_budget_of_sample_presentations():
+    sweep = {"max_epochs": 2000, "sample_budget": 600_000}
+    assert epoch_budget(sweep, 250) == 2000  # max_epochs first
+    assert epoch_budget(sweep, 12_001) == 50  # ceil(600,000 / 12,001)
+    assert epoch_budget(sweep | {"sample_budget": None}, 12_001) == 2000
+
+
+def test_censoring_summary_counts_censored_sizes_and_lists_the_bounds():
+    table = synthetic_sweep({"a": 1.0}, sizes=(250, 500, 1000, 2000))
+    full = table["batch_size"] == "full"
+    table.loc[full & (table["size"] >= 1000), "epochs"] = np.inf
+    table = add_speedups(table.assign(budget_epochs=100.0))
+    summary = censoring_summary(table)
+    row = summary[(summary["batch_size"] == "full") & (summary["rates"] == "tuned")].iloc[0]
+    assert (row["sizes"], row["censored_sizes"], row["counted_sizes"]) == (4, 2, 2)
+    assert row["lower_bounds"] == "≥ 10 (n=1000); ≥ 10 (n=2000)"

@@ -8,15 +8,22 @@ at every size:
   until the fastest rate to the target is interior; every replica stops at the
   target);
 * **grid**: the paper's four rates (``training.learning_rates``), with the same
-  target stop and epoch budget (``size_sweep.max_epochs``, not the paper's
-  1,000-10,000: a trial that has not reached the target by then is censored).
+  target stop and epoch budget (not the paper's 1,000-10,000: a trial that has not
+  reached the target by then is censored).
+
+Every replica at size n has the budget ``min(max_epochs, ceil(sample_budget / n))``
+epochs (size_sweep_config.epoch_budget): the same number of sample presentations at
+every size but the smallest, so each job's cost is bounded. A censored full batch
+gives a lower bound of on-line's speed-up.
   A paper rate on the search grid that the search already tried is not trained
   again (its numbers do not depend on the other rates of its run).
 
 The target is one hold-out accuracy per task, the same at every size and for every
 method (:func:`choose_target`): the full-size target (the scaling study's, about
 5-10 points below the best seen), lowered to what on-line training reaches at the
-smallest size less ``target_margin`` where that is lower.
+smallest size less ``target_margin`` where that is lower. The reach is measured at the
+rate search's first on-line rates (``scaling.initial_mean_rates``), not the paper's rates,
+which lie far below on-line's best rate on large tasks.
 """
 
 from __future__ import annotations
@@ -41,13 +48,20 @@ from batch_inefficiency.scaling import (
     Search,
     SearchSettings,
     best_outcome,
+    initial_indices,
     outcome_rows,
     outcomes_of,
+    rate_of,
     run_search,
     subset_trials,
     summary,
 )
-from batch_inefficiency.size_sweep_config import full_size_target, on_grid, sweep_sizes
+from batch_inefficiency.size_sweep_config import (
+    epoch_budget,
+    full_size_target,
+    on_grid,
+    sweep_sizes,
+)
 from batch_inefficiency.splits import TrialData, load_trial_data
 from batch_inefficiency.subsets import nested_subsets
 
@@ -72,6 +86,14 @@ def lowered_target(full: float, reach: float, margin: float) -> float:
     return min(full, math.floor(round((reach - margin) * 100, 6)) / 100)
 
 
+def calibration_rates(sweep: Mapping[str, Any], scaling: Mapping[str, Any], reduction: str):
+    """The on-line rates that measure the reach: the rate search's first rates for batch 1
+    (the grid points nearest to ``scaling.initial_mean_rates``)."""
+    settings = search_settings(sweep, scaling, target=1.0)
+    indices = initial_indices(settings, 1, reduction)
+    return tuple(rate_of(i, settings.rates_per_decade) for i in indices)
+
+
 def choose_target(
     data: TrialData,
     task: str,
@@ -81,13 +103,16 @@ def choose_target(
     seed: int,
     threads: int,
 ) -> dict[str, Any]:
-    """The task's target: on-line training at the smallest size, the paper's rates, for
-    ``calibration_epochs``; its reach is the best rate's trial-mean best hold-out accuracy."""
+    """The task's target: on-line training at the smallest size, at the rate search's first
+    on-line rates, for ``calibration_epochs``; its reach is the best rate's trial-mean best
+    hold-out accuracy."""
     data = subset_trials(data, int(sweep["trials"]))
     size = sweep_sizes(sweep, data.x_train.shape[1])[0]
     smallest = nested_subsets(data, seed, [size])[size]
+    rates = calibration_rates(sweep, scaling, training["reduction"])
     engine = engine_settings(training, "1", seed, threads)
-    run = train(smallest, replace(engine, epochs=int(sweep["calibration_epochs"]), patience=None))
+    epochs = int(sweep["calibration_epochs"])
+    run = train(smallest, replace(engine, learning_rates=rates, epochs=epochs, patience=None))
     records = run.records
     best_hold = np.nanmax(records.hold_acc, axis=1)
     reach_by_rate = pd.Series(best_hold).groupby(records.lr).mean()
@@ -98,12 +123,15 @@ def choose_target(
         "task": task,
         "full_size_target": full,
         "smallest_size": size,
-        "calibration_epochs": int(sweep["calibration_epochs"]),
+        "calibration_epochs": epochs,
+        "calibration_rates": "the rate search's first on-line rates (scaling.initial_mean_rates)",
         "reach_by_rate": {f"{lr:g}": float(v) for lr, v in reach_by_rate.items()},
+        "reach_rate": float(reach_by_rate.idxmax()),
         "reach": reach,
         "target_margin": float(sweep["target_margin"]),
         "target": target,
         "lowered": target < full,
+        "rule": "min(full-size target, reach - target_margin rounded down to a whole point)",
     }
 
 
@@ -190,9 +218,10 @@ def sweep_method(
     frames, summaries, first = [], [], None
     for size, subset in nested_subsets(data, seed, sizes).items():
         start = time.perf_counter()
-        search = run_search(subset, batch_size, training, settings, seed, threads, first)
+        budgeted = replace(settings, max_epochs=epoch_budget(sweep, size))
+        search = run_search(subset, batch_size, training, budgeted, seed, threads, first)
         first = next_first(search, batch_size)
-        grid = grid_outcomes(subset, batch_size, training, search.outcomes, settings, seed, threads)
+        grid = grid_outcomes(subset, batch_size, training, search.outcomes, budgeted, seed, threads)
         frames.append(size_rows(search.outcomes, grid, batch_size, size))
         info = summary(search, task, batch_size, time.perf_counter() - start)
         summaries.append({"size": size, **info, "grid_best_lr": best_outcome(grid).lr})

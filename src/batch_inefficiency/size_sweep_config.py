@@ -36,6 +36,15 @@ def sweep_sizes(sweep: Mapping[str, Any], n_train: int) -> list[int]:
     return sorted(sizes)
 
 
+def epoch_budget(sweep: Mapping[str, Any], size: int) -> int:
+    """A replica's epoch budget at ``size`` rows: ``max_epochs``, or fewer where
+    ``sample_budget`` presentations run out first (``ceil(sample_budget / size)``)."""
+    budget = sweep["sample_budget"]
+    if budget is None:
+        return int(sweep["max_epochs"])
+    return min(int(sweep["max_epochs"]), math.ceil(budget / size))
+
+
 def sweep_methods(sweep: Mapping[str, Any]) -> list[str]:
     """The batch sizes of the sweep: on-line, the mini-batch, full batch."""
     return batch_sizes.ordered(dict.fromkeys([ONLINE, sweep["mini_batch"], FULL]))

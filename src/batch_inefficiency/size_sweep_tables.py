@@ -42,11 +42,15 @@ QUANTITIES = {
 }
 
 
-def method_rows(trials: pd.DataFrame, info: Mapping, level: float) -> list[dict]:
-    """Rows of one method's trials.csv: per size and rate choice, the best rate's medians."""
+def method_rows(trials: pd.DataFrame, searches: Sequence[Mapping], level: float) -> list[dict]:
+    """Rows of one method's trials.csv: per size and rate choice, the best rate's medians
+    (``searches``: searches.json, one summary per size with that size's epoch budget)."""
     rows = []
-    reduction, budget = info["reduction"], info["settings"]["max_epochs"]
+    info = searches[0]
+    reduction = info["reduction"]
+    budgets = {int(s["size"]): s["settings"]["max_epochs"] for s in searches}
     for size, at_size in trials.groupby("size", sort=True):
+        budget = budgets[int(size)]
         for rates, flag in RATES.items():
             best = at_size[at_size[flag]]
             rows_per_update = batch_sizes.rows(info["batch_size"], int(size))
@@ -97,6 +101,34 @@ def add_speedups(table: pd.DataFrame) -> pd.DataFrame:
         )
     ]
     return table.assign(speedup=[p[0] for p in pairs], speedup_bound=[p[1] for p in pairs])
+
+
+def censoring_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per task, rate choice and slower method: how many sizes its median (or on-line's) was
+    censored at, how many sizes the slopes count, and the lower-bound speed-ups (≥, taken at
+    the budget) at the sizes where only the slower method's median is censored."""
+    rows = []
+    slower = table[table["batch_size"] != ONLINE]
+    online = table[table["batch_size"] == ONLINE].set_index(["task", "rates", "size"])["epochs"]
+    for (task, rates, method), part in slower.groupby(["task", "rates", "batch_size"], sort=False):
+        fast = online.reindex([(task, rates, n) for n in part["size"]]).to_numpy()
+        bounds = part[part["speedup_bound"] == "at least"]
+        rows.append(
+            {
+                "task": task,
+                "rates": rates,
+                "batch_size": method,
+                "sizes": len(part),
+                "censored_sizes": int((~np.isfinite(part["epochs"])).sum()),
+                "online_censored_sizes": int((~np.isfinite(fast)).sum()),
+                "counted_sizes": int((part["speedup_bound"] == "").sum()),
+                "lower_bounds": "; ".join(
+                    f"≥ {v:.3g} (n={n})"
+                    for v, n in zip(bounds["speedup"], bounds["size"], strict=True)
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def slope_row(frame: pd.DataFrame, pooled: bool, level: float) -> dict:
@@ -157,7 +189,7 @@ def read_method(folder: Path, level: float) -> list[dict]:
     """The sweep rows of one task x method folder (trials.csv, searches.json)."""
     searches = json.loads((folder / "searches.json").read_text())
     trials = pd.read_csv(folder / "trials.csv", dtype={"batch_size": str})
-    return method_rows(trials, searches[0], level)
+    return method_rows(trials, searches, level)
 
 
 def sweep_table(searches: Sequence[Path], targets: Sequence[Path], level: float) -> pd.DataFrame:
