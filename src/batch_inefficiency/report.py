@@ -25,6 +25,7 @@ from batch_inefficiency import __version__
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.figures.spec import FIGURES
 from batch_inefficiency.provenance import git_commit, library_versions, machine, now
+from batch_inefficiency.size_sweep_tables import censoring_summary
 from batch_inefficiency.verdicts import __doc__ as VERDICT_RULES
 
 TABLES = {
@@ -224,9 +225,16 @@ def size_sweep_section(sweep: Mapping[str, Path] | None, figures: Mapping[str, P
     if sweep is None:
         return {"tables": [], "figures": []}
     table = pd.read_csv(sweep["sweep"], dtype={"batch_size": str})
+    table["speedup_bound"] = table["speedup_bound"].fillna("")
     shown = table[[c for c in SIZE_SWEEP_COLUMNS if c in table]]
     return {
         "tables": [
+            (
+                "Censored sizes per task: where a method's median epochs to the target is "
+                "censored (at least its budget), on-line's speed-up is only a lower bound "
+                "(≥) and the size leaves the slopes",
+                censoring_summary(table),
+            ),
             ("Epochs and steps to the target per task, size and method", shown),
             ("Log-log slopes against training-set size", pd.read_csv(sweep["fit"])),
         ],
