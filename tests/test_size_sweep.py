@@ -12,7 +12,12 @@ from conftest import REPO, synthetic_data
 
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.seeds import Purpose, rng_for
-from batch_inefficiency.size_sweep import lowered_target, sweep_method
+from batch_inefficiency.size_sweep import (
+    calibration_rates,
+    choose_target,
+    lowered_target,
+    sweep_method,
+)
 from batch_inefficiency.size_sweep_config import (
     check_size_sweep,
     epoch_budget,
@@ -102,13 +107,26 @@ def test_target_is_the_full_size_one_lowered_to_the_smallest_reach():
     assert lowered_target(0.75, 0.68, 0.05) == 0.63  # whole points, no round-off below
 
 
+def test_the_target_is_calibrated_at_the_searchs_first_online_rates():
+    assert calibration_rates(SWEEP, SCALING, "sum") == pytest.approx((10**-0.5, 1, 10**0.5, 10))
+    data = synthetic_data(trials=(0, 1), n_train=40, n_hold=20)
+    sweep = SWEEP | {"trials": 2, "sizes": [10, "full"], "calibration_epochs": 5}
+    info = choose_target(data, "toy", TRAINING, sweep, SCALING | {"targets": {"toy": 0.99}}, 3, 1)
+    assert set(info["reach_by_rate"]) == {"0.316228", "1", "3.16228", "10"}
+    assert info["reach"] == max(info["reach_by_rate"].values())
+    assert info["target"] == lowered_target(0.99, info["reach"], SWEEP["target_margin"])
+
+
 @pytest.mark.parametrize("paper_rates", [[1.0, 0.1], [0.5, 0.1]], ids=["on-grid", "off-grid"])
 def test_one_method_runs_every_size_with_tuned_and_paper_rates(paper_rates):
     data = synthetic_data(trials=(0, 1), n_train=40, n_hold=20)
     sweep = SWEEP | {"trials": 2, "sizes": [10, 20, "full"], "max_epochs": 15, "max_widenings": 1}
+    sweep |= {"sample_budget": 300}  # 15 epochs at 10 and 20 rows, 8 at 40
     training = TRAINING | {"learning_rates": paper_rates}
     rows, summaries = sweep_method(data, 0.5, "toy", "full", training, sweep, SCALING, 3, 1)
     assert [s["size"] for s in summaries] == [10, 20, 40]
+    assert [s["settings"]["max_epochs"] for s in summaries] == [15, 15, 8]
+    assert rows.groupby("size")["epochs_run"].max().le(pd.Series({10: 15, 20: 15, 40: 8})).all()
     for _, at_size in rows.groupby("size"):
         assert at_size["tuned_best"].sum() == at_size["grid_best"].sum() == 2  # one rate x 2
         assert set(at_size.loc[at_size["paper_rate"], "lr"].round(6)) == set(paper_rates)
