@@ -468,3 +468,17 @@ def test_size_sweep_figures_draw_lines_slopes_and_censored_bounds():
     rate, epochs = fig.axes
     assert rate.get_yscale() == epochs.get_yscale() == "log"
     assert epochs.get_ylabel() == "Median epochs to target"
+
+
+def test_size_sweep_speedup_says_so_where_online_never_reached_the_target(tmp_path):
+    from test_size_sweep import synthetic_sweep
+
+    from batch_inefficiency.size_sweep_tables import add_speedups, fit_table
+
+    table = synthetic_sweep({"a": 1.0}).assign(budget_epochs=1e3)
+    grid = table.assign(rates="grid")
+    grid.loc[grid["batch_size"] == "1", "epochs"] = np.inf  # on-line censored everywhere
+    table = add_speedups(pd.concat([table, grid], ignore_index=True))
+    fig = figures.FIGURES["size_sweep_speedup"].draw(table, fit_table(table, "32", 0.95))
+    fig.savefig(tmp_path / "speedup.png")  # a log axis with no data would fail here
+    assert "never reached" in fig.axes[1].texts[0].get_text()

@@ -44,6 +44,9 @@ def _slope_text(fits: pd.DataFrame, quantity: str, rates: str, task: str) -> str
 def _speedup_panel(ax: Axes, table: pd.DataFrame, fits: pd.DataFrame, rates: str) -> None:
     """One rate choice: a line per task and slower method, open markers for lower bounds."""
     rows = table[(table["rates"] == rates) & (table["batch_size"] != ONLINE)]
+    if not np.isfinite(rows["speedup"].to_numpy(float)).any():
+        empty_panel(ax, f"{RATE_PANELS[rates]}: on-line never reached the target, no speed-up")
+        return
     colours = _task_colours(list(dict.fromkeys(table["task"])))
     styles = _method_styles(list(dict.fromkeys(table["batch_size"])))
     for (task, method), line in rows.groupby(["task", "batch_size"], sort=False):
