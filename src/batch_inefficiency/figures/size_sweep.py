@@ -45,7 +45,7 @@ def _speedup_panel(ax: Axes, table: pd.DataFrame, fits: pd.DataFrame, rates: str
     """One rate choice: a line per task and slower method, open markers for lower bounds."""
     rows = table[(table["rates"] == rates) & (table["batch_size"] != ONLINE)]
     if not np.isfinite(rows["speedup"].to_numpy(float)).any():
-        empty_panel(ax, f"{RATE_PANELS[rates]}: on-line never reached the target, no speed-up")
+        empty_panel(ax, f"{RATE_PANELS[rates]}:\non-line never reached\nthe target: no speed-up")
         return
     colours = _task_colours(list(dict.fromkeys(table["task"])))
     styles = _method_styles(list(dict.fromkeys(table["batch_size"])))
