@@ -201,14 +201,18 @@ def run_search(
     settings: SearchSettings,
     seed: int,
     threads: int,
+    first: Sequence[int] | None = None,
 ) -> Search:
-    """Train rounds of rates until the best is interior or the widening limit is reached."""
+    """Train rounds of rates until the best is interior or the widening limit is reached.
+
+    ``first``: the grid indices of the first round (default: :func:`initial_indices`).
+    """
     data = subset_trials(data, settings.trials)
     n_train = data.x_train.shape[1]
     rows = batch_sizes.rows(batch_size, n_train)
     engine = engine_settings(training, batch_size, seed, threads)
     search = Search(settings, rows, training["reduction"], n_train, {}, [])
-    indices = initial_indices(settings, rows, training["reduction"])
+    indices = sorted(first) if first else initial_indices(settings, rows, training["reduction"])
     while indices:
         rates = tuple(rate_of(i, settings.rates_per_decade) for i in indices)
         run = train(
@@ -283,9 +287,14 @@ def rate_table(search: Search, batch_size: str) -> pd.DataFrame:
 
 def trial_table(search: Search, batch_size: str) -> pd.DataFrame:
     """trials.csv: one row per rate and trial (steps/epochs to target, censored, status)."""
+    return outcome_rows(search.outcomes, batch_size)
+
+
+def outcome_rows(outcomes: Mapping[int, RateOutcome], batch_size: str) -> pd.DataFrame:
+    """One row per rate (in grid order) and trial: steps/epochs to target, censored, status."""
     frames = []
-    for index in sorted(search.outcomes):
-        o = search.outcomes[index]
+    for index in sorted(outcomes):
+        o = outcomes[index]
         reached = np.isfinite(o.steps)
         frames.append(
             pd.DataFrame(
