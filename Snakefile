@@ -19,6 +19,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/statistics_stage.smk"
 include: "workflow/rules/scaling.smk"
+include: "workflow/rules/size_sweep.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

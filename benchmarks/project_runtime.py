@@ -26,11 +26,18 @@ epoch, docs/run_format.md) are not counted.
 tiny rates (no replica stops), per replica-epoch, times ``max_epochs`` x (first
 rates + ``max_widenings``) x trials. That is an upper bound: it assumes no
 replica stops at the target and every widening is used. ``--measured
-results/scaling`` uses, where a search has already run, the epochs its replicas
-actually ran (``trials.csv``) instead, and for the searches not yet run, the
+results`` uses, where a search has already run, the epochs its replicas
+actually ran (``scaling/<task>/<batch>/trials.csv``) instead, and for the searches not yet run, the
 bound times the share of their bound that the run ones used. The short
 ``noise_scale`` and ``step_cost`` jobs are counted as ``step_seconds`` per
 batch size (their timing budget).
+
+**Size sweep** (docs/design.md §10): per task, the target's calibration (on-line, smallest
+size, ``calibration_epochs``), then per method x size the seconds per replica-epoch on that
+subset (the first round's replicas active) times a bound: every replica runs its size's
+epoch budget (``size_sweep_config.epoch_budget``) at every rate (first rates + widenings +
+the paper's rates). ``--measured results`` uses the replica-epochs a run's
+``size_sweep/<task>/<method>/trials.csv`` records, as for the rate searches.
 
 Prints one JSON line per job and a summary: the projected total on ``--cores``
 cores, with jobs of ``--threads`` threads each running side by side
@@ -59,7 +66,10 @@ from batch_inefficiency.engine import EngineSettings, train
 from batch_inefficiency.resources import task_shape
 from batch_inefficiency.runs import engine_settings
 from batch_inefficiency.scaling_config import study_batch_sizes
+from batch_inefficiency.size_sweep import calibration_rates
+from batch_inefficiency.size_sweep_config import epoch_budget, sweep_methods, sweep_sizes
 from batch_inefficiency.splits import TrialData, prepare_trials
+from batch_inefficiency.subsets import nested_subsets
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
 try:
@@ -127,31 +137,39 @@ def job_seconds(task: str, batch: str, config: dict, epochs: int, threads: int) 
     }
 
 
-def scaling_job(
-    task: str, batch: str, config: dict, epochs: int, threads: int, measured: Path | None
-) -> dict:
-    """Project one rate search: an upper bound, or the replica-epochs it actually ran."""
-    scaling, training = config["scaling"], config["training"]
-    dataset = load_dataset(task, Path(config["datasets"]["root"]), config["datasets"]["nominal"])
-    data = prepare_trials(dataset, range(scaling["trials"]), config["seed"])
+def replica_epoch_seconds(
+    data: TrialData, batch: str, config: dict, n_rates: int, args: argparse.Namespace, budget: int
+) -> float:
+    """Seconds per replica-epoch with ``n_rates`` tiny rates x the trials active, on runs of
+    ``budget`` epochs (the training split scored on the schedule's share of them)."""
     # Tiny rates: no replica diverges or reaches the target while measured (the cost of a
     # replica-epoch does not depend on its rate).
-    rates = [1e-7 * (i + 1) for i in range(len(scaling["initial_mean_rates"]))]
+    rates = [1e-7 * (i + 1) for i in range(n_rates)]
 
-    def settings(budget: int) -> EngineSettings:
-        probe = training | {"learning_rates": rates, "epochs": [budget] * len(rates)}
-        return engine_settings(probe, batch, config["seed"], threads=threads)
+    def settings(epochs: int) -> EngineSettings:
+        probe = config["training"] | {"learning_rates": rates, "epochs": [epochs] * n_rates}
+        return engine_settings(probe, batch, config["seed"], threads=args.threads)
 
-    steady, extra = epoch_costs(data, settings, epochs)
-    scheduled_share = float(train_curve_epochs(scaling["max_epochs"])[1:].mean())
-    per_replica_epoch = (steady + extra * scheduled_share) / (len(rates) * len(data.trials))
-    bound = len(data.trials) * scaling["max_epochs"] * (len(rates) + scaling["max_widenings"])
-    done = measured / task / batch / "trials.csv" if measured else None
+    steady, extra = epoch_costs(data, settings, args.epochs)
+    scheduled_share = float(train_curve_epochs(budget)[1:].mean())
+    return (steady + extra * scheduled_share) / (n_rates * len(data.trials))
+
+
+def scaling_job(task: str, batch: str, config: dict, args: argparse.Namespace) -> dict:
+    """Project one rate search: an upper bound, or the replica-epochs it actually ran."""
+    scaling = config["scaling"]
+    dataset = load_dataset(task, Path(config["datasets"]["root"]), config["datasets"]["nominal"])
+    data = prepare_trials(dataset, range(scaling["trials"]), config["seed"])
+    first = len(scaling["initial_mean_rates"])
+    budget = scaling["max_epochs"]
+    per_replica_epoch = replica_epoch_seconds(data, batch, config, first, args, budget)
+    bound = len(data.trials) * budget * (first + scaling["max_widenings"])
+    done = args.measured / "scaling" / task / batch / "trials.csv" if args.measured else None
     ran = int(pd.read_csv(done)["epochs_run"].sum()) if done and done.is_file() else None
     return {
         "task": task,
         "batch_size": batch,
-        "threads": threads,
+        "threads": args.threads,
         "seconds_per_replica_epoch": per_replica_epoch,
         "bound_replica_epochs": bound,
         "replica_epochs_run": ran,
@@ -165,6 +183,7 @@ def calibrate(jobs: list[dict]) -> float | None:
     Returns that share (replica-epochs run / bound over the searches already run), or
     None when none has run; the estimate assumes other tasks stop as early as those.
     """
+    jobs = [j for j in jobs if not j.get("exact")]  # no target stop: the bound is its cost
     ran = [j for j in jobs if j["replica_epochs_run"] is not None]
     if not ran:
         return None
@@ -184,7 +203,7 @@ def scaling_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) ->
         )
         batches = study_batch_sizes(config["scaling"], shape.n_train - shape.n_classes)
         for batch in batches:
-            job = scaling_job(task, batch, config, args.epochs, args.threads, args.measured)
+            job = scaling_job(task, batch, config, args)
             jobs.append(job)
             print(json.dumps(jobs[-1]), flush=True)
         timing = {"task": task, "job": "noise_scale + step_cost", "replica_epochs_run": None}
@@ -210,6 +229,51 @@ def training_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -
     return jobs
 
 
+def size_sweep_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -> list[dict]:
+    """The size sweep (docs/design.md §10): per task, the target's calibration, then per
+    method x size an upper bound (every replica runs its size's epoch budget: first rates +
+    widenings + the paper's rates), or, with ``--measured results``, the
+    replica-epochs its trials.csv records."""
+    sweep, scaling = config["size_sweep"], config["scaling"]
+    jobs = []
+    for task in args.tasks or suite_tasks(sheet, sweep["suite"]):
+        root, nominal = Path(config["datasets"]["root"]), config["datasets"]["nominal"]
+        dataset = load_dataset(task, root, nominal)
+        data = prepare_trials(dataset, range(sweep["trials"]), config["seed"])
+        sizes = sweep_sizes(sweep, data.x_train.shape[1])
+        subsets = nested_subsets(data, config["seed"], sizes)
+        first_rates = len(calibration_rates(sweep, scaling, config["training"]["reduction"]))
+        calibration = sweep["calibration_epochs"]
+        per = replica_epoch_seconds(subsets[sizes[0]], "1", config, first_rates, args, calibration)
+        bound = len(data.trials) * first_rates * calibration
+        jobs.append(
+            {"task": task, "batch_size": "target", "size": sizes[0],
+             "seconds_per_replica_epoch": per, "bound_replica_epochs": bound,
+             "replica_epochs_run": None, "exact": True, "projected_seconds": per * bound}
+        )  # fmt: skip
+        print(json.dumps(jobs[-1]), flush=True)
+        for batch in sweep_methods(sweep):
+            done = args.measured and args.measured / "size_sweep" / task / batch / "trials.csv"
+            ran = pd.read_csv(done) if done and done.is_file() else None
+            for number, size in enumerate(sizes):
+                first = len(scaling["initial_mean_rates"]) if number == 0 else 3
+                rates = first + sweep["max_widenings"] + len(config["training"]["learning_rates"])
+                budget = epoch_budget(sweep, size)
+                per = replica_epoch_seconds(subsets[size], batch, config, first, args, budget)
+                bound = len(data.trials) * budget * rates
+                mine = None if ran is None else ran[ran["size"] == size]["epochs_run"].sum()
+                jobs.append(
+                    {"task": task, "batch_size": batch, "size": size,
+                     "seconds_per_replica_epoch": per, "bound_replica_epochs": bound,
+                     "replica_epochs_run": None if mine is None else int(mine),
+                     "projected_seconds": per * (bound if mine is None else mine)}
+                )  # fmt: skip
+                print(json.dumps(jobs[-1]), flush=True)
+    share = calibrate(jobs)
+    print(json.dumps({"size_sweep_calibration_share_of_bound": share}), flush=True)
+    return jobs
+
+
 def main() -> None:
     """Measure every job of the configuration and print the projection."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -220,17 +284,23 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", help="only these tasks (default: the suites)")
     parser.add_argument(
         "--part",
-        choices=("all", "replication", "scaling"),
+        choices=("all", "replication", "scaling", "size_sweep"),
         default="all",
         help="what to project: everything snakemake --cores all runs (default), or one part",
     )
-    parser.add_argument("--measured", type=Path, help="results/scaling of a run (module doc)")
+    parser.add_argument("--measured", type=Path, help="a run's results folder (module doc)")
     args = parser.parse_args()
     config = load_config(args.configfile)
     sheet = read_sheet(Path(config["datasets"]["sheet"]), Path(config["datasets"]["root"]))
-    jobs = training_jobs(config, args, sheet) if args.part != "scaling" else []
-    if args.part != "replication":
-        jobs += scaling_jobs(config, args, sheet)
+    parts = {
+        "replication": training_jobs,
+        "scaling": scaling_jobs,
+        "size_sweep": size_sweep_jobs,
+    }
+    jobs = []
+    for name, jobs_of in parts.items():
+        if args.part in ("all", name):
+            jobs += jobs_of(config, args, sheet)
     total = sum(j["projected_seconds"] for j in jobs)
     longest = max(j["projected_seconds"] for j in jobs)
     side_by_side = max(1, args.cores // args.threads)

@@ -164,7 +164,9 @@ def data_lines(ax) -> list[Line2D]:
 def test_registry_holds_the_named_figures():
     beyond = {"scaling_steps_to_target", "scaling_best_rate", "scaling_seconds_to_target"}
     assert {n for n, s in figures.FIGURES.items() if s.section == "beyond"} == beyond
-    assert set(figures.FIGURES) - beyond == {
+    sweep = {"size_sweep_speedup", "size_sweep_best_rate"}
+    assert {n for n, s in figures.FIGURES.items() if s.section == "size_sweep"} == sweep
+    assert set(figures.FIGURES) - beyond - sweep == {
         "large_task_curves",
         "large_task_grid",
         "speedup_vs_size",
@@ -445,3 +447,38 @@ def test_each_figure_spec_names_exactly_its_functions_parameters():
         required = {p for p, v in parameters.items() if v.default is inspect.Parameter.empty}
         assert required <= given, name
         assert spec.title and spec.label and len(spec.caption) > 100, name
+
+
+def test_size_sweep_figures_draw_lines_slopes_and_censored_bounds():
+    from test_size_sweep import synthetic_sweep
+
+    from batch_inefficiency.size_sweep_tables import fit_table
+
+    table = synthetic_sweep({"a": 1.0, "b": 0.5}).assign(budget_epochs=1e3)
+    table = pd.concat([table, table.assign(rates="grid")], ignore_index=True)
+    table.loc[(table["size"] == 2000) & (table["batch_size"] == "full"), "epochs"] = np.inf
+    from batch_inefficiency.size_sweep_tables import add_speedups
+
+    table = add_speedups(table)
+    fig = figures.FIGURES["size_sweep_speedup"].draw(table, fit_table(table, "32", 0.95))
+    tuned, _ = fig.axes
+    labels = tuned.get_legend_handles_labels()[1]
+    assert "a, full (batch): slope 1.00 [1.00, 1.00]" in labels and len(labels) == 4
+    fig = figures.FIGURES["size_sweep_best_rate"].draw(table)
+    rate, epochs = fig.axes
+    assert rate.get_yscale() == epochs.get_yscale() == "log"
+    assert epochs.get_ylabel() == "Median epochs to target"
+
+
+def test_size_sweep_speedup_says_so_where_online_never_reached_the_target(tmp_path):
+    from test_size_sweep import synthetic_sweep
+
+    from batch_inefficiency.size_sweep_tables import add_speedups, fit_table
+
+    table = synthetic_sweep({"a": 1.0}).assign(budget_epochs=1e3)
+    grid = table.assign(rates="grid")
+    grid.loc[grid["batch_size"] == "1", "epochs"] = np.inf  # on-line censored everywhere
+    table = add_speedups(pd.concat([table, grid], ignore_index=True))
+    fig = figures.FIGURES["size_sweep_speedup"].draw(table, fit_table(table, "32", 0.95))
+    fig.savefig(tmp_path / "speedup.png")  # a log axis with no data would fail here
+    assert "never reached" in fig.axes[1].texts[0].get_text()

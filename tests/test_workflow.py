@@ -24,6 +24,7 @@ from batch_inefficiency.report import TABLES, pdf_unavailable
 from batch_inefficiency.splits import load_trial_data, prepare_trials, write_splits
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "1"]
+KILL_TABLES = ("tasks.csv", "large_task_grid.csv")  # what a killed run is compared on
 STATISTICS_TABLES = ("tasks.csv", "tests.csv", "claims.csv", "verdict_stability.csv")
 
 
@@ -63,10 +64,24 @@ SCALING = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").
 }
 
 
+# The size sweep on iris alone: three sizes, two trials, a few epochs.
+SIZE_SWEEP = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())[
+    "size_sweep"
+] | {
+    "suite": "sweep",
+    "trials": 2,
+    "sizes": [30, 60, "full"],
+    "mini_batch": "8",
+    "calibration_epochs": 5,
+    "max_epochs": 8,
+    "max_widenings": 1,
+}
+
+
 def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
     """Two tiny tasks (iris; wine as the large task), two trials, a few epochs."""
     sheet = tmp_path / "datasets.tsv"
-    sheet.write_text("name\tsuites\trole\niris\ttiny\tstandard\nwine\ttiny\tlarge\n")
+    sheet.write_text("name\tsuites\trole\niris\ttiny,sweep\tstandard\nwine\ttiny\tlarge\n")
     config = {
         "results": str(tmp_path / results),
         "seed": 5,
@@ -80,6 +95,7 @@ def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
         "training": TRAINING,
         "metrics": {"target_tolerance": 0.01},
         "scaling": SCALING,
+        "size_sweep": SIZE_SWEEP,
         "statistics": {"alpha": 0.05, "equivalence_margin": 0.01, "bootstrap_seed": 1},
         "quick": True,
     } | overrides
@@ -99,6 +115,8 @@ def test_dry_run_of_full_config_lists_every_job(repo, tmp_path):
     # the scaling study: powers of 4 then full on letter, magic, penbased (8 each), satimage,
     # segment (7 each) and vehicle (6); one noise scale and one step cost per task
     assert counts["search_rates"] == "44" and counts["noise_scale"] == counts["step_cost"] == "6"
+    # the size sweep: a target and three methods on letter, magic and penbased
+    assert counts["size_sweep_target"] == "3" and counts["size_sweep_runs"] == "9"
     assert counts["write_report"] == "1"
 
 
@@ -161,12 +179,17 @@ def test_statistics_rerun_from_the_metrics_alone(repo, tmp_path, tiny_run):
     """With the metrics and no run file (the committed reference metrics), the statistics
     tables come out identical, and nothing is trained."""
     shutil.copytree(tiny_run / "metrics", tmp_path / "given" / "metrics")
+    (tmp_path / "given" / "tables").mkdir()
+    for table in (tiny_run / "tables").glob("size_sweep*"):
+        shutil.copy2(table, tmp_path / "given" / "tables" / table.name)
     config = tiny_config(tmp_path, results="given")
     target = str(tmp_path / "given" / "tables" / "claims.csv")
     result = snakemake(target, "--configfile", str(config), cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "metrics of 2 task(s) taken as given" in result.stderr
     assert not (tmp_path / "given" / "runs").exists()
+    assert "size sweep's tables taken as given" in result.stderr
+    assert not (tmp_path / "given" / "size_sweep").exists()
     for table in STATISTICS_TABLES:
         expected = pd.read_csv(tiny_run / "tables" / table)
         got = pd.read_csv(tmp_path / "given" / "tables" / table)
@@ -193,8 +216,11 @@ def test_report_has_every_table_and_figure_and_no_unfilled_field(tiny_run):
     claims = pd.read_csv(tiny_run / "tables" / "claims.csv")
     for evidence in claims["evidence"]:
         assert evidence in page
-    for row in claims.itertuples():  # no verdict without its stability
-        assert f'<td class="verdict">{row.verdict}</td><td>{row.stability}</td>' in page
+    for row in claims.fillna("").itertuples():  # no verdict without its stability
+        within = f"<br><em>within tasks:</em> {row.within_task_verdict}" * bool(
+            row.within_task_verdict
+        )
+        assert f'<td class="verdict">{row.verdict}{within}</td><td>{row.stability}</td>' in page
     info = json.loads((tiny_run / "runs" / "iris" / "1" / "run.json").read_text())
     assert f"<td>{info['environment']['git_commit']}</td>" in page  # the training commit
 
@@ -255,14 +281,16 @@ if any(arg.endswith("summarise_task.py") for arg in sys.argv):
 
 def test_killed_run_resumes_to_the_same_tables(repo, tmp_path, tiny_run):
     """SIGKILL mid-write: every output of the job is there, one half written; the rerun
-    (after --unlock, as the README says) redoes that job and gives the same tables."""
+    (after --unlock, as the README says) redoes that job and gives the same tables. Both
+    runs stop at the tables (the kill and what it damages come before them)."""
     config = tiny_config(tmp_path, results="killed", training=TRAINING | {"epochs": [6, 9]})
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(KILL_MID_WRITE)
     path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
+    targets = [str(tmp_path / "killed" / "tables" / table) for table in KILL_TABLES]
     job = subprocess.run(
-        [*SNAKEMAKE, "--configfile", str(config)],
+        [*SNAKEMAKE, *targets, "--configfile", str(config)],
         cwd=repo,
         env=os.environ | {"PYTHONPATH": path},
         capture_output=True,
@@ -275,10 +303,10 @@ def test_killed_run_resumes_to_the_same_tables(repo, tmp_path, tiny_run):
     assert 0 < len(half.read_text()) < len(whole.read_text())  # ...one of them half written
     assert not (tmp_path / "killed" / "tables" / "tasks.csv").exists()
     assert snakemake("--unlock", "--configfile", str(config), cwd=repo).returncode == 0
-    resumed = snakemake("--configfile", str(config), cwd=repo)
+    resumed = snakemake(*targets, "--configfile", str(config), cwd=repo)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     timing = ["seconds_needed"]
-    for table in ("tasks.csv", "large_task_grid.csv"):
+    for table in KILL_TABLES:
         expected = pd.read_csv(tiny_run / "tables" / table)
         got = pd.read_csv(tmp_path / "killed" / "tables" / table)
         pd.testing.assert_frame_equal(
@@ -420,6 +448,21 @@ def test_scaling_study_writes_its_tables_claim_and_report_section(tiny_run):
     assert claim["claim"] == "C5" and claim["verdict"] == "not computable"  # two tasks
     page = html.unescape((tiny_run / "report" / "report.html").read_text())
     assert "Beyond the paper" in page and claim["evidence"] in page
+
+
+def test_size_sweep_writes_its_tables_and_c2_within_task_verdict(tiny_run):
+    table = pd.read_csv(tiny_run / "tables" / "size_sweep.csv", dtype={"batch_size": str})
+    assert sorted(set(table["size"])) == [30, 60, 90] and set(table["task"]) == {"iris"}
+    assert len(table) == 3 * 3 * 2  # sizes x methods x (tuned, grid)
+    target = json.loads((tiny_run / "size_sweep" / "iris" / "target.json").read_text())
+    assert (table["target"] == target["target"]).all() and target["target"] <= 0.6
+    claims = pd.read_csv(tiny_run / "tables" / "claims.csv").set_index("claim")
+    within = pd.read_csv(tiny_run / "tables" / "size_sweep_claim.csv").iloc[0]
+    assert claims.loc["C2", "within_task_verdict"] == within["verdict"]
+    stability = pd.read_csv(tiny_run / "tables" / "verdict_stability.csv").set_index("claim")
+    assert stability.loc["C2", "within task (size sweep)"] == within["verdict"]
+    page = html.unescape((tiny_run / "report" / "report.html").read_text())
+    assert "the training-set size sweep" in page and within["evidence"] in page
 
 
 def test_a_target_above_the_best_accuracy_seen_is_refused_naming_the_key(repo, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -44,6 +45,25 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_folder(out_dir: str | Path, names: Iterable[str]) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir``; its entries ``names`` then move into ``out_dir``.
+
+    Nothing reaches ``out_dir`` unless the block succeeds, so an interrupted job leaves
+    none of the files that say it is done; an entry that exists in ``out_dir`` already
+    (a folder of an earlier attempt) is replaced.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-") as tmp:
+        yield Path(tmp)
+        out_dir.mkdir(exist_ok=True)
+        for name in names:
+            if (out_dir / name).is_dir():
+                shutil.rmtree(out_dir / name)
+            shutil.move(Path(tmp) / name, out_dir / name)
 
 
 def check_writable_folder(path: str | Path, argument: str) -> None:

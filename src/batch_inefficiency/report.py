@@ -25,6 +25,7 @@ from batch_inefficiency import __version__
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.figures.spec import FIGURES
 from batch_inefficiency.provenance import git_commit, library_versions, machine, now
+from batch_inefficiency.size_sweep_tables import censoring_summary
 from batch_inefficiency.verdicts import __doc__ as VERDICT_RULES
 
 TABLES = {
@@ -163,6 +164,9 @@ def verdict_text(claims: pd.DataFrame) -> str:
         fragile = isinstance(stability, str) and stability.startswith("fragile")
         note = f" ({stability})" if fragile else ""
         parts.append(f"{row['claim']}: {row['verdict']}{note}")
+        within = row.get("within_task_verdict")
+        if isinstance(within, str) and within:
+            parts.append(f"{row['claim']} within tasks (size sweep): {within}")
     return "; ".join(parts)
 
 
@@ -209,6 +213,39 @@ def beyond_the_paper(scaling: Mapping[str, Path] | None, figures: Mapping[str, P
     }
 
 
+# The size sweep's columns shown in the report (size_sweep.csv has them all).
+SIZE_SWEEP_COLUMNS = [
+    "task", "target", "size", "batch_size", "rates", "best_lr_sum", "trials", "censored",
+    "epochs", "epochs_low", "epochs_high", "steps", "speedup", "speedup_bound",
+]  # fmt: skip
+
+
+def size_sweep_section(sweep: Mapping[str, Path] | None, figures: Mapping[str, Path]) -> dict:
+    """The size sweep's report section (issue 13): its tables and figures, if run."""
+    if sweep is None:
+        return {"tables": [], "figures": []}
+    table = pd.read_csv(sweep["sweep"], dtype={"batch_size": str})
+    table["speedup_bound"] = table["speedup_bound"].fillna("")
+    shown = table[[c for c in SIZE_SWEEP_COLUMNS if c in table]]
+    return {
+        "tables": [
+            (
+                "Censored sizes per task: where a method's median epochs to the target is "
+                "censored (at least its budget), on-line's speed-up is only a lower bound "
+                "(≥) and the size leaves the slopes",
+                censoring_summary(table),
+            ),
+            ("Epochs and steps to the target per task, size and method", shown),
+            ("Log-log slopes against training-set size", pd.read_csv(sweep["fit"])),
+        ],
+        "figures": [
+            (spec.title, embed_png(figures[name]), caption_text(spec.caption))
+            for name, spec in FIGURES.items()
+            if spec.section == "size_sweep" and name in figures
+        ],
+    }
+
+
 def report_template() -> jinja2.Template:
     """The report's Jinja template (package data), strict about undefined fields."""
     return jinja2.Environment(
@@ -229,15 +266,19 @@ def build_report(
     command: str,
     out: Path,
     scaling: Mapping[str, Path] | None = None,
+    size_sweep: Mapping[str, Path] | None = None,
 ) -> str:
     """Render the report to ``out`` and return the HTML.
 
     ``tables``: CSV paths by table name (TABLES); ``figures``: PNG paths by figure name
     (titles and captions from the figure specification, FIGURES); ``scaling``: the
-    scaling study's scaling, fit and claim CSVs (docs/design.md §9).
+    scaling study's scaling, fit and claim CSVs (docs/design.md §9); ``size_sweep``: the
+    size sweep's sweep, fit and claim CSVs (docs/design.md §10), None where it did not run.
     """
     beyond = beyond_the_paper(scaling, figures)
     beyond["tables"] = [(title, Markup(table_html(frame))) for title, frame in beyond["tables"]]
+    sweep = size_sweep_section(size_sweep, figures)
+    sweep["tables"] = [(title, Markup(table_html(frame))) for title, frame in sweep["tables"]]
     # "n/a" (an analysis that does not apply) is a verdict cell's text, not a missing value.
     read = {"keep_default_na": False, "na_values": [""]}
     frames = {name: pd.read_csv(tables[name], **read) for name in TABLES}
@@ -245,7 +286,7 @@ def build_report(
     page = report_template().render(
         quick=quick,
         abstract=abstract(frames["tasks"], frames["claims"], config),
-        claims=frames["claims"].to_dict("records"),
+        claims=frames["claims"].fillna("").to_dict("records"),
         config=config,
         config_yaml=json.dumps(config, indent=2),
         datasets=Markup(table_html(frames["tasks"][["task", "classes", "inputs", "train_size"]])),
@@ -259,6 +300,7 @@ def build_report(
             if spec.section == "paper"
         ],
         beyond=beyond,
+        sweep=sweep,
         runs=Markup(table_html(runs)),
         machines=Markup(table_html(machines)),
         total_hours=runs["seconds"].sum() / 3600,

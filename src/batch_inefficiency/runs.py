@@ -11,9 +11,7 @@ run never leaves files that look complete.
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,6 +22,7 @@ from tqdm import tqdm
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.engine import EngineSettings, RunResult, train
 from batch_inefficiency.errors import UserError
+from batch_inefficiency.files import atomic_folder
 from batch_inefficiency.provenance import now
 from batch_inefficiency.splits import TrialData, load_trial_data
 
@@ -143,15 +142,10 @@ def train_and_save(
     )
     batch_size = str(settings.batch_size)
     curves, replicas = tidy_tables(result, batch_size)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-") as tmp:
+    with atomic_folder(out_dir, RUN_FILES) as tmp:
         result.save(tmp)
-        curves.to_csv(Path(tmp) / "curves.csv.gz", index=False, lineterminator="\n")
-        replicas.to_csv(Path(tmp) / "replicas.csv", index=False, lineterminator="\n")
-        out_dir.mkdir(exist_ok=True)
-        for name in RUN_FILES:
-            shutil.move(Path(tmp) / name, out_dir / name)
+        curves.to_csv(tmp / "curves.csv.gz", index=False, lineterminator="\n")
+        replicas.to_csv(tmp / "replicas.csv", index=False, lineterminator="\n")
     return result
 
 

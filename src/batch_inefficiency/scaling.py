@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -46,9 +44,10 @@ import pandas as pd
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.engine import RunResult, train
 from batch_inefficiency.errors import UserError
+from batch_inefficiency.files import atomic_folder
 from batch_inefficiency.models import Weights
 from batch_inefficiency.runs import engine_settings
-from batch_inefficiency.splits import TrialData, load_trial_data
+from batch_inefficiency.splits import ARRAYS, TrialData, load_trial_data
 
 INTERIOR, EDGE, CENSORED = "interior", "edge", "censored"
 SEARCH_FILES = ("search.json", "rates.csv", "trials.csv", "best_weights.npz")
@@ -171,8 +170,7 @@ def subset_trials(data: TrialData, n: int) -> TrialData:
             f"scaling.trials is {n} but the splits hold {len(data.trials)} trials; "
             "raise trials or lower scaling.trials"
         )
-    arrays = {k: getattr(data, k)[:n] for k in ("x_train", "y_train", "x_hold", "y_hold")}
-    arrays |= {"x_test": data.x_test[:n], "y_test": data.y_test[:n]}
+    arrays = {k: getattr(data, k)[:n] for k in ARRAYS}
     return TrialData(trials=data.trials[:n], n_classes=data.n_classes, **arrays)
 
 
@@ -203,14 +201,18 @@ def run_search(
     settings: SearchSettings,
     seed: int,
     threads: int,
+    first: Sequence[int] | None = None,
 ) -> Search:
-    """Train rounds of rates until the best is interior or the widening limit is reached."""
+    """Train rounds of rates until the best is interior or the widening limit is reached.
+
+    ``first``: the grid indices of the first round (default: :func:`initial_indices`).
+    """
     data = subset_trials(data, settings.trials)
     n_train = data.x_train.shape[1]
     rows = batch_sizes.rows(batch_size, n_train)
     engine = engine_settings(training, batch_size, seed, threads)
     search = Search(settings, rows, training["reduction"], n_train, {}, [])
-    indices = initial_indices(settings, rows, training["reduction"])
+    indices = sorted(first) if first else initial_indices(settings, rows, training["reduction"])
     while indices:
         rates = tuple(rate_of(i, settings.rates_per_decade) for i in indices)
         run = train(
@@ -285,9 +287,14 @@ def rate_table(search: Search, batch_size: str) -> pd.DataFrame:
 
 def trial_table(search: Search, batch_size: str) -> pd.DataFrame:
     """trials.csv: one row per rate and trial (steps/epochs to target, censored, status)."""
+    return outcome_rows(search.outcomes, batch_size)
+
+
+def outcome_rows(outcomes: Mapping[int, RateOutcome], batch_size: str) -> pd.DataFrame:
+    """One row per rate (in grid order) and trial: steps/epochs to target, censored, status."""
     frames = []
-    for index in sorted(search.outcomes):
-        o = search.outcomes[index]
+    for index in sorted(outcomes):
+        o = outcomes[index]
         reached = np.isfinite(o.steps)
         frames.append(
             pd.DataFrame(
@@ -361,10 +368,7 @@ def search_task(
     start = time.perf_counter()
     search = run_search(load_trial_data(split), batch_size, training, settings, seed, threads)
     info = summary(search, task, batch_size, time.perf_counter() - start)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-") as tmp:
-        folder = Path(tmp)
+    with atomic_folder(out_dir, (*SEARCH_FILES, "rounds")) as folder:
         (folder / "search.json").write_text(json.dumps(info, indent=2) + "\n")
         rate_table(search, batch_size).to_csv(folder / "rates.csv", index=False)
         trial_table(search, batch_size).to_csv(folder / "trials.csv", index=False)
@@ -372,8 +376,4 @@ def search_task(
         for number, (_, run) in enumerate(search.runs):
             run.info["context"] = {"task": task, "batch_size": batch_size, "split": str(split)}
             run.save(folder / "rounds" / str(number))
-        out_dir.mkdir(exist_ok=True)
-        shutil.rmtree(out_dir / "rounds", ignore_errors=True)
-        for name in (*SEARCH_FILES, "rounds"):
-            shutil.move(folder / name, out_dir / name)
     return info

@@ -39,19 +39,21 @@ def study_batch_sizes(scaling: Mapping[str, Any], n_train: int) -> list[str]:
     return batch_sizes.powers(int(scaling["batch_base"]), n_train)
 
 
-def with_prepared_trials(scaling: Mapping[str, Any], trials: int) -> dict[str, Any]:
-    """The scaling section with ``trials`` at most the prepared ``trials``.
+def with_prepared_trials(
+    section: Mapping[str, Any], trials: int, key: str = "scaling"
+) -> dict[str, Any]:
+    """The config section ``key`` (scaling, size_sweep) with ``trials`` at most the prepared.
 
     A config with fewer trials (a short look, a new data set) lowers the study's, with a
     note on stderr, instead of failing.
     """
-    if scaling["trials"] <= trials:
-        return dict(scaling)
+    if section["trials"] <= trials:
+        return dict(section)
     print(
-        f"Note: scaling.trials lowered from {scaling['trials']} to the {trials} prepared trials",
+        f"Note: {key}.trials lowered from {section['trials']} to the {trials} prepared trials",
         file=sys.stderr,
     )
-    return {**scaling, "trials": trials}
+    return {**section, "trials": trials}
 
 
 def check_scaling(

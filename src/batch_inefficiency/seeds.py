@@ -20,6 +20,7 @@ class Purpose(IntEnum):
     SPLIT = 1
     INIT = 2
     ORDER = 3
+    SUBSET = 4  # the size sweep's nested training subsets (subsets.py)
 
 
 def rng_for(base_seed: int, trial: int, purpose: Purpose, *extra: int) -> np.random.Generator:

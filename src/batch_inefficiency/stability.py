@@ -10,7 +10,9 @@ A cell holds the verdict of that analysis, by the same rules
 (:mod:`batch_inefficiency.verdicts`). C4 is a within-task analysis of the large
 task, so task subsets do not apply to it (``n/a``). The last column reads
 ``robust`` when every applicable cell agrees with the primary verdict, else
-``fragile: <analysis> -> <verdict>; ...``.
+``fragile: <analysis> -> <verdict>; ...``. Where the size sweep ran, the column
+``within task (size sweep)`` holds C2's within-task verdict (docs/design.md §10):
+the same claim tested by another design, counted like any other analysis.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from batch_inefficiency.stats import Analysis, Settings, Study, all_tests, resul
 from batch_inefficiency.verdicts import RULES, claims_table
 
 NOT_APPLICABLE = "n/a"
+WITHIN_TASK = "within task (size sweep)"  # the column of C2's within-task verdict
 NOT_COMPUTABLE = "not computable"
 
 
@@ -71,3 +74,21 @@ def with_stability(claims: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFram
     """claims.csv with the stability column, so no verdict is read without it."""
     labels = stability.set_index("claim")["stability"]
     return claims.assign(stability=claims["claim"].map(labels))
+
+
+def with_within_task(stability: pd.DataFrame, verdict: str) -> pd.DataFrame:
+    """The stability table with C2's within-task verdict as a column, labels recomputed."""
+    table = stability.drop(columns="stability")
+    table[WITHIN_TASK] = [verdict if c == "C2" else NOT_APPLICABLE for c in table["claim"]]
+    columns = [c for c in table.columns if c != "claim"]
+    table["stability"] = table.apply(stability_label, axis=1, columns=columns)
+    return table
+
+
+def with_within_claim(claims: pd.DataFrame, within: pd.DataFrame) -> pd.DataFrame:
+    """claims.csv with the within-task verdict and evidence beside C2's across-task ones."""
+    row = within.set_index("claim")
+    return claims.assign(
+        within_task_verdict=claims["claim"].map(row["verdict"]).fillna(""),
+        within_task_evidence=claims["claim"].map(row["evidence"]).fillna(""),
+    )

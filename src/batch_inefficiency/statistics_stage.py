@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from batch_inefficiency.stability import verdict_stability, with_stability
+from batch_inefficiency.stability import (
+    verdict_stability,
+    with_stability,
+    with_within_claim,
+    with_within_task,
+)
 from batch_inefficiency.stats import (
     Settings,
     all_tests,
@@ -35,6 +40,7 @@ def write_statistics(
     statistics: Mapping,
     target_tolerance: float,
     out: Mapping[str, Path],
+    within_task: Path | None = None,
 ) -> pd.DataFrame:
     """tests.*, claims.*, verdict_stability.*, time_to_target.* and critical_difference.csv.
 
@@ -53,6 +59,10 @@ def write_statistics(
         study, alternative_analyses(statistics, target_tolerance), settings
     )
     claims = claims_table(tests, settings.alpha, settings.magnitude, primary.measure_label())
+    if within_task is not None:
+        within = pd.read_csv(within_task)
+        stability = with_within_task(stability, str(within["verdict"].iloc[0]))
+        claims = with_within_claim(claims, within)
     claims = with_stability(claims, stability)
     write_table(tests, out["tests"], out["tests_md"], out["tests_tex"])
     write_table(claims, out["claims"], out["claims_md"], out["claims_tex"])

@@ -33,6 +33,17 @@ with 95% CIs, or in the stability table's one-sided analysis one-sided with 90% 
   3) in more than half of them; partly if within a factor of 10 in more than
   half; else not supported.
 
+* C2 within a task (the size sweep, docs/design.md §10; rule fixed before its data
+  were seen): the log-log slope of on-line's speed-up over full batch (ratio of
+  median epochs to target, both at their tuned rates; a size where either median is
+  censored is left out, the tables and figure show it as a bound) on the
+  training-set size, per task (OLS) and pooled over the tasks
+  with task as a factor (OLS with task fixed effects), 95% CIs. A task counts with
+  at least three sizes; with none, not computable. Supported if the pooled slope's
+  CI lies above 0 and every counted task's slope is above 0; partly if the pooled
+  slope is above 0 and either its CI or at least one task's CI lies above 0; else
+  not supported.
+
 A verdict is **robust** when every alternative analysis of the stability table
 that can be computed gives the same verdict, else **fragile**, and the report says
 so wherever it states the verdict. An analysis that leaves too few tasks for a
@@ -227,6 +238,37 @@ def verdict_c5(fits: pd.DataFrame) -> tuple[str, str]:
     if within3 > len(usable) / 2:
         return "supported", evidence
     return ("partly supported" if within10 > len(usable) / 2 else "not supported"), evidence
+
+
+WITHIN_QUANTITY = "speed-up over full batch"  # size_sweep_fit's quantity of the C2 rule
+WITHIN_MIN_SIZES = 3  # sizes a task needs to count
+
+
+def verdict_c2_within(fits: pd.DataFrame) -> tuple[str, str]:
+    """Verdict and evidence sentence for C2 within tasks, from size_sweep_fit's slopes."""
+    rows = fits[(fits["quantity"] == WITHIN_QUANTITY) & (fits["rates"] == "tuned")]
+    tasks = rows[(rows["task"] != "pooled") & np.isfinite(rows["slope"])]
+    tasks = tasks[tasks["points"] >= WITHIN_MIN_SIZES]
+    pooled = rows[rows["task"] == "pooled"]
+    if tasks.empty or pooled.empty or not np.isfinite(pooled.iloc[0]["slope"]):
+        return "not computable", (
+            f"fewer than {WITHIN_MIN_SIZES} sizes where both on-line and full batch reached the "
+            "target (median over trials) in every task"
+        )
+    p = pooled.iloc[0]
+    listed = ", ".join(
+        f"{r['task']} {r['slope']:.2f} ({r['ci_low']:.2f} to {r['ci_high']:.2f})"
+        for _, r in tasks.iterrows()
+    )
+    evidence = (
+        f"within tasks (size sweep, rates tuned): log-log slope of speed-up over full batch on "
+        f"training-set size {listed}; pooled with task as a factor {p['slope']:.2f} (CI "
+        f"{p['ci_low']:.2f} to {p['ci_high']:.2f}), {len(tasks)} tasks, {int(p['points'])} sizes"
+    )
+    if p["ci_low"] > 0 and (tasks["slope"] > 0).all():
+        return "supported", evidence
+    partly = p["slope"] > 0 and (p["ci_low"] > 0 or (tasks["ci_low"] > 0).any())
+    return ("partly supported" if partly else "not supported"), evidence
 
 
 RULES = {

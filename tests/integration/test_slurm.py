@@ -4,9 +4,10 @@ tests/integration/slurm_cluster.sh starts slurmctld, slurmd (and munged) on loca
 a temporary folder; the tiny configuration of tests/test_workflow.py then runs through
 ``--profile profiles/slurm`` and, at the same time, locally. Checked: every training job
 ran as a SLURM job with the CPUs, memory and time its estimate asks for, it used as many
-threads as it was given CPUs, and the tables are those of the local run (both runs stop
-at the tables; the whole workflow, figures and report included, is the same command
-without targets). Also: sbatch's refusals (an unknown partition, a GPU on a cluster
+threads as it was given CPUs, and its records are those of the local run, bit for bit
+(both runs stop at the training records: every later stage is computed from them, and
+each stage of SLURM jobs costs a status-check round; the whole workflow is the same
+command without targets). Also: sbatch's refusals (an unknown partition, a GPU on a cluster
 without one) reach the user with a hint.
 
 Needs root and the Debian packages slurmctld, slurmd, slurm-client and munge (`.ci/run`
@@ -27,7 +28,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import pytest
 import yaml
 
@@ -58,8 +59,7 @@ SLURM_FLAGS = [
     "1",
 ]
 TRAIN_JOBS = {("iris", "1"), ("iris", "full"), ("wine", "1"), ("wine", "7"), ("wine", "full")}
-TABLES = ("tasks.csv", "large_task_grid.csv")
-TIMING = ["seconds_needed"]  # wall-clock columns, different on every run
+TIMING = "seconds"  # the records' wall-clock field, different on every run
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
 
@@ -150,17 +150,18 @@ def slurm_profile_run(config: Path, *args) -> list:
     return ["--profile", "profiles/slurm", "--configfile", config, *SLURM_FLAGS, *logs, *args]
 
 
-def tables(folder: Path) -> list[Path]:
-    """The tables the runs are compared on (the targets: figures and report are left out)."""
-    return [folder / "results" / "tables" / name for name in TABLES]
+def records(folder: Path) -> list[Path]:
+    """The training records the runs are compared on (the targets of both runs)."""
+    runs = folder / "results" / "runs"
+    return [runs / task / batch / "records.npz" for task, batch in sorted(TRAIN_JOBS)]
 
 
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory) -> dict[str, Path | str]:
     """The tiny configuration through SLURM and, concurrently, locally on one core.
 
-    Both runs stop at the tables: each further stage of SLURM jobs costs a status-check
-    round (10-30 s), and the figures and report add nothing to what is checked here.
+    Both runs stop at the training records: each further stage of SLURM jobs costs a
+    status-check round (10-30 s), and the later stages add nothing to what is checked here.
     """
     slurm_dir = tmp_path_factory.mktemp("slurm_run")
     local_dir = tmp_path_factory.mktemp("local_run")
@@ -169,13 +170,13 @@ def runs(cluster, tmp_path_factory) -> dict[str, Path | str]:
         slurm_profile_run(
             tiny_config(slurm_dir),
             "--slurm-keep-successful-logs",
-            *tables(slurm_dir),
+            *records(slurm_dir),
         ),
         slurm_dir / "snakemake.log",
         cluster,
     )
     local = snakemake(
-        [*tables(local_dir), "--cores", "1", "--configfile", tiny_config(local_dir)],
+        [*records(local_dir), "--cores", "1", "--configfile", tiny_config(local_dir)],
         local_dir / "snakemake.log",
         cluster,
         nice=10,  # SLURM's jobs first: the local run fills the gaps between status checks
@@ -232,19 +233,20 @@ def test_every_training_job_ran_as_a_slurm_job_with_its_estimated_resources(runs
         hours, minutes, seconds = map(int, job["TimeLimit"].split(":"))
         assert hours * 60 + minutes == train_runtime_minutes(workload) and seconds == 0
         assert job["MinMemoryNode"] == f"{train_mem_mb(workload)}M"
-    # The light jobs went through SLURM too (2 splits, 5 trainings, 2 summaries, the tables):
-    # nothing ran on the submitting host.
-    assert len(submitted) == 10, runs["output"]
+    # The light jobs went through SLURM too (2 splits besides the 5 trainings): nothing ran
+    # on the submitting host.
+    assert len(submitted) == 7, runs["output"]
 
 
-def test_tables_are_those_of_a_local_run(runs):
-    for table in TABLES:
-        expected = pd.read_csv(runs["local"] / "tables" / table)
-        got = pd.read_csv(runs["slurm"] / "tables" / table)
-        pd.testing.assert_frame_equal(
-            got.drop(columns=TIMING, errors="ignore"),
-            expected.drop(columns=TIMING, errors="ignore"),
-        )
+def test_records_are_those_of_a_local_run(runs):
+    for task, batch in TRAIN_JOBS:
+        with (
+            np.load(runs["local"] / "runs" / task / batch / "records.npz") as expected,
+            np.load(runs["slurm"] / "runs" / task / batch / "records.npz") as got,
+        ):
+            assert set(got.files) == set(expected.files)
+            for field in set(expected.files) - {TIMING}:
+                np.testing.assert_array_equal(got[field], expected[field], err_msg=field)
 
 
 def test_an_unknown_partition_shows_sbatch_error_and_a_hint(cluster, tmp_path):

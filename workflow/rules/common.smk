@@ -23,6 +23,11 @@ from batch_inefficiency.scaling_config import (
     study_batch_sizes,
     with_prepared_trials,
 )
+from batch_inefficiency.size_sweep_config import (
+    check_size_sweep,
+    is_on,
+    sweep_methods,
+)
 from batch_inefficiency.suites import suite_tasks
 
 # A mistake in the config or the sheet stops here with one line naming the key, exit 2.
@@ -35,6 +40,8 @@ DATASETS_ROOT = Path(config["datasets"]["root"])
 LARGE_TASK = LARGE[0] if LARGE else None
 SCALING = with_prepared_trials(config["scaling"], config["trials"])
 SCALING_TASKS = suite_tasks(SHEET, SCALING["suite"])
+SIZE_SWEEP = with_prepared_trials(config["size_sweep"], config["trials"], "size_sweep")
+SIZE_SWEEP_TASKS = suite_tasks(SHEET, SIZE_SWEEP["suite"]) if is_on(SIZE_SWEEP) else []
 # The command line, recorded in the report.
 COMMAND = " ".join(["snakemake", *sys.argv[1:]])
 # report.pdf is a final output only where WeasyPrint can print (docs/design.md §7: "PDF where
@@ -50,7 +57,7 @@ def task_pattern(tasks):
 
 
 wildcard_constraints:
-    task=task_pattern(dict.fromkeys([*TASKS, *SCALING_TASKS])),
+    task=task_pattern(dict.fromkeys([*TASKS, *SCALING_TASKS, *SIZE_SWEEP_TASKS])),
     batch="[1-9][0-9]*|full",
     figure="|".join(FIGURES),
 
@@ -133,6 +140,105 @@ with exit_on_error():
     )
 
 
+with exit_on_error():
+    check_size_sweep(
+        SIZE_SWEEP,
+        SCALING,
+        SIZE_SWEEP_TASKS,
+        config["trials"],
+        {task: scaling_n_train(task) for task in SIZE_SWEEP_TASKS},
+    )
+
+
+def size_sweep_files(name):
+    """One file of every task x method of the size sweep (trials.csv, searches.json)."""
+    return [
+        results("size_sweep", task, batch, name)
+        for task in SIZE_SWEEP_TASKS
+        for batch in sweep_methods(SIZE_SWEEP)
+    ]
+
+
+SIZE_SWEEP_TABLES = [
+    f"{name}.{ext}"
+    for name in ("size_sweep", "size_sweep_fit")
+    for ext in ("csv", "md", "tex")
+] + ["size_sweep_claim.csv"]
+
+
+def size_sweep_given():
+    """True when the size sweep's tables exist and none of its run files do (the committed
+    reference tables): they are taken as given, as the metrics are, and nothing is trained.
+    """
+    tables = [Path(results("tables", name)) for name in SIZE_SWEEP_TABLES]
+    runs = [Path(p) for p in size_sweep_files("trials.csv")]
+    return all(p.exists() for p in tables) and not any(p.exists() for p in runs)
+
+
+SIZE_SWEEP_GIVEN = is_on(SIZE_SWEEP) and size_sweep_given()
+if SIZE_SWEEP_GIVEN:
+    print(
+        "Note: the size sweep's tables taken as given (they exist and no run file does).",
+        file=sys.stderr,
+    )
+
+
+def size_sweep_inputs(name):
+    """Input function of the tables rule: the sweep's files, none when they are given."""
+
+    def files(wildcards):
+        if SIZE_SWEEP_GIVEN:
+            return []
+        if name == "target.json":
+            return [results("size_sweep", task, name) for task in SIZE_SWEEP_TASKS]
+        return size_sweep_files(name)
+
+    return files
+
+
+def size_sweep_outputs():
+    """The size sweep's tables and figures (the `size_sweep` target; none when it is off)."""
+    if not is_on(SIZE_SWEEP):
+        return []
+    figures = [
+        results("figures", f"{name}.{ext}")
+        for name, spec in FIGURES.items()
+        if spec.section == "size_sweep"
+        for ext in ("pdf", "png")
+    ]
+    return [
+        results("tables", "size_sweep.csv"),
+        results("tables", "size_sweep_fit.csv"),
+        *figures,
+    ]
+
+
+def size_sweep_claim(wildcards):
+    """C2's within-task verdict for the statistics stage, where the size sweep runs."""
+    return [results("tables", "size_sweep_claim.csv")] if is_on(SIZE_SWEEP) else []
+
+
+def size_sweep_report_inputs(wildcards):
+    """The size sweep's table, fit and claim for the report, where it runs."""
+    if not is_on(SIZE_SWEEP):
+        return {}
+    names = {
+        "sweep": "size_sweep",
+        "fit": "size_sweep_fit",
+        "claim": "size_sweep_claim",
+    }
+    return {f"size_sweep_{k}": results("tables", f"{v}.csv") for k, v in names.items()}
+
+
+def report_figures():
+    """The figures of this run (the size sweep's only where it runs)."""
+    return [
+        name
+        for name, spec in FIGURES.items()
+        if spec.section != "size_sweep" or is_on(SIZE_SWEEP)
+    ]
+
+
 def scaling_batch_sizes(task):
     """Batch sizes of the scaling study on a task (the config's list, or powers then full)."""
     return study_batch_sizes(SCALING, scaling_n_train(task))
@@ -190,6 +296,10 @@ def figure_input_files():
         "cd": rules.run_statistics.output.critical_difference,
         "scaling": rules.scaling_tables.output.scaling,
         "scaling_fit": rules.scaling_tables.output.fit,
+        "size_sweep": rules.size_sweep_tables.output.sweep if is_on(SIZE_SWEEP) else [],
+        "size_sweep_fit": (
+            rules.size_sweep_tables.output.fit if is_on(SIZE_SWEEP) else []
+        ),
     }
 
 
@@ -231,7 +341,7 @@ def final_outputs():
     ]
     figures = [
         results("figures", f"{name}.{ext}")
-        for name in FIGURES
+        for name in report_figures()
         for ext in ("pdf", "png")
     ]
     report_files = [results("report", "report.html")]
@@ -241,6 +351,7 @@ def final_outputs():
         *(results("tables", f"{name}.csv") for name in tables),
         *figures,
         *scaling_outputs(),
+        *size_sweep_outputs(),
         *report_files,
     ]
 

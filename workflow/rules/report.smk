@@ -1,13 +1,14 @@
 rule write_report:
     """The paper-style HTML report, every number and figure from this run's results."""
     input:
+        unpack(size_sweep_report_inputs),
         claims=rules.run_statistics.output.claims,
         tests=rules.run_statistics.output.tests,
         verdict_stability=rules.run_statistics.output.stability,
         time_to_target=rules.run_statistics.output.time_to_target,
         tasks=rules.make_tables.output.tasks,
         large_task_grid=rules.make_tables.output.grid,
-        figures=expand(rules.plot_figure.output.png, figure=FIGURES),
+        figures=expand(rules.plot_figure.output.png, figure=report_figures()),
         runs=all_run_records,
         scaling_scaling=rules.scaling_tables.output.scaling,
         scaling_fit=rules.scaling_tables.output.fit,
@@ -26,7 +27,7 @@ rule write_report:
         config=config,
         quick=config["quick"],
         command=COMMAND,
-        figures=list(FIGURES),
+        figures=report_figures(),
     script:
         "../scripts/write_report.py"
 

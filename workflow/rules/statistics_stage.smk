@@ -4,6 +4,7 @@ rule run_statistics:
         tasks=rules.make_tables.output.tasks,
         rates=expand(rules.summarise_task.output.rates, task=TASKS),
         trials=expand(rules.summarise_task.output.trials, task=TASKS),
+        within_task=size_sweep_claim,
     output:
         tests=report(
             results("tables", "tests.csv"),

@@ -14,5 +14,6 @@ claims = write_statistics(
     statistics=snakemake.params.statistics,
     target_tolerance=snakemake.params.target_tolerance,
     out=dict(snakemake.output.items()),
+    within_task=next(iter(snakemake.input.within_task), None),  # none: no size sweep
 )
 print(claims.to_string(), file=sys.stderr)

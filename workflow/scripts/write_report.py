@@ -14,5 +14,11 @@ build_report(
     command=snakemake.params.command,
     out=snakemake.output.html,
     scaling={k: snakemake.input[f"scaling_{k}"] for k in ("scaling", "fit", "claim")},
+    size_sweep={
+        k: snakemake.input[f"size_sweep_{k}"]
+        for k in ("sweep", "fit", "claim")
+        if f"size_sweep_{k}" in snakemake.input.keys()
+    }
+    or None,
 )
 print(f"wrote {snakemake.output.html}", file=sys.stderr)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from . import across_tasks, illustration, large_task, scaling
+from . import across_tasks, illustration, large_task, scaling, size_sweep
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class FigureSpec:
     title: str  # heading in the paper-style report
     label: str  # label in Snakemake's report
     caption: str  # reStructuredText, one paragraph
-    section: str = "paper"  # report section: "paper" (the replication) or "beyond" (issue 12)
+    # report section: "paper" (the replication), "beyond" (the scaling study, issue 12) or
+    # "size_sweep" (C2 inside a task, issue 13)
+    section: str = "paper"
 
 
 SPECS = (
@@ -226,6 +228,43 @@ SPECS = (
             "lower bound."
         ),
         section="beyond",
+    ),
+    FigureSpec(
+        name="size_sweep_speedup",
+        draw=size_sweep.speedup_vs_size_within,
+        inputs=("size_sweep", "size_sweep_fit"),
+        options=(),
+        title="Beyond the paper: speed-up of on-line against training-set size within a task",
+        label="size sweep: speed-up vs training-set size",
+        caption=(
+            "Beyond the paper (size sweep, claim C2 inside a task): on-line training's speed-up "
+            "(median epochs to the task's one target of the slower method / on-line's) over full "
+            "batch (solid) and over the mini-batch (dashed) against the size of nested stratified "
+            "subsets of the training split, log-log, one colour per task; (a) every method at the "
+            "rate tuned for that size, (b) at the best of the paper's four rates. Open markers: "
+            "the slower method's median was censored and is drawn at the budget (a lower bound). "
+            "The legend gives each line's OLS log-log slope with its 95% CI; the paper's argument "
+            "predicts a slope near 1 over full batch. Grey: no speed-up."
+        ),
+        section="size_sweep",
+    ),
+    FigureSpec(
+        name="size_sweep_best_rate",
+        draw=size_sweep.best_rate_vs_size,
+        inputs=("size_sweep",),
+        options=(),
+        title="Beyond the paper: best learning rate and epochs against training-set size",
+        label="size sweep: best rate and epochs vs training-set size",
+        caption=(
+            "Beyond the paper (size sweep): (a) the summed learning rate that reaches the target "
+            "in the fewest steps and (b) the median epochs to the target at that rate, against "
+            "training-set size, log-log, one colour per task and one line style per method. "
+            "Dashed grey: the paper's argument for full batch with summed updates, drawn through "
+            "its smallest observed size: the best rate shrinks like 1/n and the epochs grow like "
+            "n. Open markers: most trials never reached the target (the rate the search ranked "
+            "best by accuracy; epochs drawn at the budget, a lower bound)."
+        ),
+        section="size_sweep",
     ),
 )
 FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in SPECS}
