@@ -64,13 +64,14 @@ def _speedup_panel(ax: Axes, table: pd.DataFrame, fits: pd.DataFrame, rates: str
     _log_axes(ax, SIZE_LABEL)
     plain_log_ticks(ax.yaxis)
     ax.set_title(RATE_PANELS[rates], fontsize=7)
-    ax.legend(fontsize=5.5, loc="best")
+    # Below the panel: inside, the lines' labels hid the lines themselves.
+    ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
 
 
 @styled
 def speedup_vs_size_within(size_sweep: pd.DataFrame, size_sweep_fit: pd.DataFrame) -> Figure:
     """On-line's speed-up over full batch and the mini-batch vs size, per task, with slopes."""
-    fig, axes = new_figure(DOUBLE, 3.2, ncols=2, sharey=True)
+    fig, axes = new_figure(DOUBLE, 4.4, ncols=2, sharey=True)
     if size_sweep.empty:
         empty_panel(axes[0], NO_SWEEP)
         axes[1].set_axis_off()
