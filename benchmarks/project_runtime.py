@@ -66,10 +66,7 @@ from batch_inefficiency.engine import EngineSettings, train
 from batch_inefficiency.resources import task_shape
 from batch_inefficiency.runs import engine_settings
 from batch_inefficiency.scaling_config import study_batch_sizes
-from batch_inefficiency.size_sweep import calibration_rates
-from batch_inefficiency.size_sweep_config import epoch_budget, sweep_methods, sweep_sizes
 from batch_inefficiency.splits import TrialData, prepare_trials
-from batch_inefficiency.subsets import nested_subsets
 from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
 
 try:
@@ -234,6 +231,11 @@ def size_sweep_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame)
     method x size an upper bound (every replica runs its size's epoch budget: first rates +
     widenings + the paper's rates), or, with ``--measured results``, the
     replica-epochs its trials.csv records."""
+    # Imported here: --part replication also projects an engine from before the sweep.
+    from batch_inefficiency.size_sweep import calibration_rates
+    from batch_inefficiency.size_sweep_config import epoch_budget, sweep_methods, sweep_sizes
+    from batch_inefficiency.subsets import nested_subsets
+
     sweep, scaling = config["size_sweep"], config["scaling"]
     jobs = []
     for task in args.tasks or suite_tasks(sheet, sweep["suite"]):
