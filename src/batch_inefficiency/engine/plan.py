@@ -39,7 +39,6 @@ CHUNK_ROWS = {"cpu": 512, "cuda": 65536}
 TRITON_MAX_BATCH = 32
 
 
-
 @dataclass(frozen=True)
 class Plan:
     """Settings resolved against the data and the machine."""
@@ -133,9 +132,7 @@ def _check_data(data: TrialData) -> None:
     splits["test"] = (data.x_test, data.y_test)
     for name, (x, y) in splits.items():
         if x.ndim != 3 or x.shape[0] != n_trials or x.shape[2] != data.x_train.shape[2]:
-            fail(
-                f"x_{name} has shape {x.shape}, expected [{n_trials}, n, {data.x_train.shape[2]}]"
-            )
+            fail(f"x_{name} has shape {x.shape}, expected [{n_trials}, n, {data.x_train.shape[2]}]")
         if y.shape != x.shape[:2]:
             fail(f"y_{name} has shape {y.shape}, expected {x.shape[:2]}")
         if y.size and (y.min() < 0 or y.max() >= data.n_classes):

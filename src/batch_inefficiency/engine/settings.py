@@ -94,7 +94,6 @@ class EngineSettings:
         return cls(**values)
 
 
-
 def fail(message: str) -> NoReturn:
     """Raise :class:`EngineConfigError` with ``message``."""
     raise EngineConfigError(message)

@@ -43,7 +43,7 @@ SPECS = (
     FigureSpec(
         name="large_task_curves",
         draw=large_task.large_task_curves,
-        inputs=('curves', 'rates'),
+        inputs=("curves", "rates"),
         options=(),
         title="Hold-out accuracy against epochs on the large task",
         label="large task: hold-out accuracy vs epoch",
@@ -59,7 +59,7 @@ SPECS = (
     FigureSpec(
         name="large_task_grid",
         draw=large_task.large_task_grid,
-        inputs=('grid',),
+        inputs=("grid",),
         options=(),
         title="Batch size x learning rate on the large task",
         label="large task: batch size x rate grid",
@@ -76,7 +76,7 @@ SPECS = (
     FigureSpec(
         name="speedup_vs_size",
         draw=across_tasks.speedup_vs_size,
-        inputs=('tasks',),
+        inputs=("tasks",),
         options=(),
         title="Speed-up of on-line over batch against training-set size",
         label="speed-up vs training-set size",
@@ -94,7 +94,7 @@ SPECS = (
     FigureSpec(
         name="accuracy_online_vs_batch",
         draw=across_tasks.accuracy_online_vs_batch,
-        inputs=('tasks',),
+        inputs=("tasks",),
         options=(),
         title="Test accuracy of on-line and batch training per task",
         label="on-line vs batch accuracy",
@@ -109,8 +109,8 @@ SPECS = (
     FigureSpec(
         name="epochs_to_target_vs_batch_size",
         draw=large_task.epochs_to_target_vs_batch_size,
-        inputs=('trials', 'rates', 'tasks'),
-        options=('task',),
+        inputs=("trials", "rates", "tasks"),
+        options=("task",),
         title="Epochs and weight updates to the target against batch size",
         label="large task: epochs to target vs batch size",
         caption=(
@@ -128,8 +128,8 @@ SPECS = (
     FigureSpec(
         name="best_rate_vs_batch_size",
         draw=large_task.best_rate_vs_batch_size,
-        inputs=('rates', 'tasks'),
-        options=('task',),
+        inputs=("rates", "tasks"),
+        options=("task",),
         title="Best learning rate against batch size",
         label="large task: best rate vs batch size",
         caption=(
@@ -142,8 +142,8 @@ SPECS = (
     FigureSpec(
         name="critical_difference",
         draw=large_task.critical_difference,
-        inputs=('cd',),
-        options=('alpha',),
+        inputs=("cd",),
+        options=("alpha",),
         title="Critical-difference diagram of batch sizes",
         label="large task: critical-difference diagram",
         caption=(

@@ -76,8 +76,6 @@ def styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
     return wrapper
 
 
-
-
 def new_figure(width: float, height: float, ncols: int = 1, **kwargs) -> tuple[Figure, Any]:
     """A figure with constrained layout and one row of axes, outside pyplot (no global state)."""
     fig = Figure(figsize=(width, height), layout="constrained")
