@@ -13,10 +13,10 @@ rule train:
         results("logs", "train", "{task}", "{batch}.log"),
     benchmark:
         results("benchmarks", "train", "{task}", "{batch}.tsv")
+    priority: train_priority
     conda:
         "../../environment.yml"
     threads: 1
-    priority: train_priority
     resources:
         gpu=gpu_count,
         runtime=train_runtime,
