@@ -189,7 +189,9 @@ def test_slope_needs_two_sizes_and_a_degree_of_freedom():
 )
 def test_within_task_verdict_rule(slopes, verdict):
     fits = fit_table(synthetic_sweep(slopes, noise=0.05), "32", 0.95)
-    assert verdict_c2_within(fits)[0] == verdict
+    got, evidence = verdict_c2_within(fits)
+    assert got == verdict
+    assert "3 of 3 tasks with 3 or more sizes" in evidence  # how many tasks it rests on
 
 
 def test_within_task_verdict_needs_three_sizes():

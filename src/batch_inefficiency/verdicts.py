@@ -247,8 +247,8 @@ WITHIN_MIN_SIZES = 3  # sizes a task needs to count
 def verdict_c2_within(fits: pd.DataFrame) -> tuple[str, str]:
     """Verdict and evidence sentence for C2 within tasks, from size_sweep_fit's slopes."""
     rows = fits[(fits["quantity"] == WITHIN_QUANTITY) & (fits["rates"] == "tuned")]
-    tasks = rows[(rows["task"] != "pooled") & np.isfinite(rows["slope"])]
-    tasks = tasks[tasks["points"] >= WITHIN_MIN_SIZES]
+    swept = rows[rows["task"] != "pooled"]
+    tasks = swept[np.isfinite(swept["slope"]) & (swept["points"] >= WITHIN_MIN_SIZES)]
     pooled = rows[rows["task"] == "pooled"]
     if tasks.empty or pooled.empty or not np.isfinite(pooled.iloc[0]["slope"]):
         return "not computable", (
@@ -263,7 +263,9 @@ def verdict_c2_within(fits: pd.DataFrame) -> tuple[str, str]:
     evidence = (
         f"within tasks (size sweep, rates tuned): log-log slope of speed-up over full batch on "
         f"training-set size {listed}; pooled with task as a factor {p['slope']:.2f} (CI "
-        f"{p['ci_low']:.2f} to {p['ci_high']:.2f}), {len(tasks)} tasks, {int(p['points'])} sizes"
+        f"{p['ci_low']:.2f} to {p['ci_high']:.2f}) over {int(p['points'])} task sizes; "
+        f"{len(tasks)} of {len(swept)} tasks with {WITHIN_MIN_SIZES} or more sizes where both "
+        "reached the target"
     )
     if p["ci_low"] > 0 and (tasks["slope"] > 0).all():
         return "supported", evidence
