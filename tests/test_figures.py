@@ -20,6 +20,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation
 
 from batch_inefficiency import figures
+from batch_inefficiency.figures import across_tasks, illustration, large_task, style
 from batch_inefficiency.tables import GRID_COLUMNS
 
 BATCHES = ["1", "10", "full"]
@@ -182,7 +183,7 @@ def test_registry_holds_the_named_figures():
 
 def test_large_task_curves_show_each_batch_size_at_its_best_rate():
     curves, rates = curves_frame(), rates_frame()
-    fig = figures.large_task_curves(curves, rates)
+    fig = large_task.large_task_curves(curves, rates)
     (ax,) = fig.axes
     assert ax.get_xscale() == "log"
     assert ax.get_xlabel().startswith("Epoch") and ax.get_ylabel() == "Hold-out accuracy (%)"
@@ -205,7 +206,7 @@ def test_large_task_curves_show_each_batch_size_at_its_best_rate():
 
 def test_large_task_grid_colours_accuracy_and_marks_divergence_censoring_and_best():
     grid = grid_frame()
-    fig = figures.large_task_grid(grid)
+    fig = large_task.large_task_grid(grid)
     ax = fig.axes[0]
     (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
     values = np.asarray(mesh.get_array()).reshape(len(BATCHES), len(RATES))
@@ -226,7 +227,7 @@ def test_large_task_grid_colours_accuracy_and_marks_divergence_censoring_and_bes
 
 def test_speedup_vs_size_fits_ols_on_logs_and_opens_censored_tasks():
     tasks = tasks_frame()
-    fig = figures.speedup_vs_size(tasks)
+    fig = across_tasks.speedup_vs_size(tasks)
     (ax,) = fig.axes
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
     assert ax.get_xlabel() == "Training-set size (instances)"
@@ -247,7 +248,7 @@ def test_speedup_vs_size_fits_ols_on_logs_and_opens_censored_tasks():
 
 def test_accuracy_online_vs_batch_puts_tasks_around_the_diagonal():
     tasks = tasks_frame()
-    fig = figures.accuracy_online_vs_batch(tasks)
+    fig = across_tasks.accuracy_online_vs_batch(tasks)
     (ax,) = fig.axes
     (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     x, y = bars.lines[0].get_data()
@@ -263,7 +264,7 @@ def test_accuracy_online_vs_batch_puts_tasks_around_the_diagonal():
 
 def test_epochs_to_target_plots_trials_at_best_rates_with_perfect_scaling():
     trials, rates, tasks = trials_frame(), rates_frame(), tasks_frame()
-    fig = figures.epochs_to_target_vs_batch_size(trials, rates, tasks, task="large")
+    fig = large_task.epochs_to_target_vs_batch_size(trials, rates, tasks, task="large")
     epochs_ax, updates_ax = fig.axes
     best = trials.merge(rates.loc[rates["best"], ["batch_size", "lr"]])
     for ax, column in ((epochs_ax, "epochs_to_target"), (updates_ax, "updates_to_target")):
@@ -287,7 +288,7 @@ def test_epochs_to_target_plots_trials_at_best_rates_with_perfect_scaling():
 
 def test_best_rate_vs_batch_size_joins_the_best_rates_over_all_rates_tried():
     rates, tasks = rates_frame(), tasks_frame()
-    fig = figures.best_rate_vs_batch_size(rates, tasks, task="large")
+    fig = large_task.best_rate_vs_batch_size(rates, tasks, task="large")
     (ax,) = fig.axes
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
     (path,) = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
@@ -300,7 +301,7 @@ def test_best_rate_vs_batch_size_joins_the_best_rates_over_all_rates_tried():
 
 
 def test_critical_difference_diagram_labels_batch_sizes_and_joins_ties():
-    fig = figures.critical_difference(cd_frame())
+    fig = large_task.critical_difference(cd_frame())
     (ax,) = fig.axes
     texts = [t.get_text() for t in ax.texts]
     assert {"1 (on-line)", "10", "full (batch)"} <= set(texts)
@@ -313,19 +314,19 @@ def test_critical_difference_diagram_labels_batch_sizes_and_joins_ties():
 
 @pytest.mark.parametrize("table", [pd.DataFrame(), cd_frame().iloc[0:0]])
 def test_empty_critical_difference_says_it_was_not_computable(table):
-    fig = figures.critical_difference(table)
+    fig = large_task.critical_difference(table)
     assert "not computable" in fig.axes[0].texts[0].get_text()
 
 
 def test_error_surface_illustration_batch_overshoots_where_online_follows_the_valley():
-    online, steps, batch = figures.descent_paths(0.05, 20, 8, seed=0)
+    online, steps, batch = illustration.descent_paths(0.05, 20, 8, seed=0)
     assert online.shape == batch.shape == (21, 2) and steps.shape == (161, 2)
-    total, _ = figures.error_surface(np.linspace(0.4, 1.6, 8))
+    total, _ = illustration.error_surface(np.linspace(0.4, 1.6, 8))
     on_error, batch_error = total(*online.T), total(*batch.T)
     assert on_error[-1] < batch_error[-1]
     assert np.diff(on_error).max() < 0.01 * on_error[0]  # on-line descends (bar noise)
     assert np.diff(batch_error).max() > 0.1 * batch_error[0]  # batch overshoots, error jumps
-    fig = figures.error_surface_illustration()
+    fig = illustration.error_surface_illustration()
     contour, errors = fig.axes
     paths = [line for line in contour.get_lines() if len(line.get_xdata()) > 2]
     assert sorted(len(line.get_xdata()) for line in paths) == [21, 21, 161]
@@ -337,18 +338,18 @@ def test_error_surface_illustration_batch_overshoots_where_online_follows_the_va
 def test_large_task_figures_without_a_large_task_draw_a_panel_that_says_so():
     empty = pd.DataFrame()
     for fig in (
-        figures.large_task_curves(empty, empty),
-        figures.large_task_grid(empty),
-        figures.epochs_to_target_vs_batch_size(empty, empty, tasks_frame(), task=None),
-        figures.best_rate_vs_batch_size(empty, tasks_frame(), task=None),
+        large_task.large_task_curves(empty, empty),
+        large_task.large_task_grid(empty),
+        large_task.epochs_to_target_vs_batch_size(empty, empty, tasks_frame(), task=None),
+        large_task.best_rate_vs_batch_size(empty, tasks_frame(), task=None),
     ):
-        assert all(figures.NO_LARGE_TASK in ax.texts[0].get_text() for ax in fig.axes)
+        assert all(style.NO_LARGE_TASK in ax.texts[0].get_text() for ax in fig.axes)
 
 
 def test_figures_fit_the_column_widths_and_leave_global_style_alone():
     before = dict(mpl.rcParams)
-    single = figures.speedup_vs_size(tasks_frame())
-    double = figures.error_surface_illustration()
+    single = across_tasks.speedup_vs_size(tasks_frame())
+    double = illustration.error_surface_illustration()
     assert single.get_figwidth() == pytest.approx(3.5)
     assert double.get_figwidth() == pytest.approx(7.0)
     assert dict(mpl.rcParams) == before
@@ -429,7 +430,7 @@ def test_png_is_300_dpi(tmp_path):
 def test_empty_critical_difference_file_is_read_as_an_empty_table(tmp_path):
     empty = tmp_path / "critical_difference.csv"
     empty.write_text("\n")
-    assert figures.read_table(empty).empty
+    assert style.read_table(empty).empty
     header_only = tmp_path / "header.csv"
     header_only.write_text("batch_size,average_rank,critical_difference\n")
     fig = figures.make_figure("critical_difference", {"cd": header_only}, None, None)
@@ -441,7 +442,7 @@ def test_each_figure_spec_names_exactly_its_functions_parameters():
     drawing function's parameters, every required one included."""
     for name, spec in figures.FIGURES.items():
         assert spec.name == name
-        parameters = inspect.signature(spec.draw).parameters
+        parameters = inspect.signature(spec.resolve()).parameters
         given = set(spec.inputs) | set(spec.options)
         assert given <= set(parameters), name
         required = {p for p, v in parameters.items() if v.default is inspect.Parameter.empty}

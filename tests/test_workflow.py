@@ -16,11 +16,12 @@ import pytest
 import torch
 import yaml
 
-from batch_inefficiency import report
+from batch_inefficiency import pdf
 from batch_inefficiency.datasets import load_dataset
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.figures.spec import FIGURES
-from batch_inefficiency.report import TABLES, pdf_unavailable
+from batch_inefficiency.pdf import pdf_unavailable
+from batch_inefficiency.report import TABLES
 from batch_inefficiency.splits import load_trial_data, prepare_trials, write_splits
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "1"]
@@ -238,9 +239,9 @@ def test_report_pdf_is_printed_with_every_figure(tiny_run):
 
 
 def test_without_pango_the_pdf_is_left_out_with_a_note(repo, tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "pdf_unavailable", lambda: "WeasyPrint cannot load (test)")
+    monkeypatch.setattr(pdf, "pdf_unavailable", lambda: "WeasyPrint cannot load (test)")
     with pytest.raises(UserError, match=r"cannot write .*report.pdf: WeasyPrint cannot load"):
-        report.write_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
+        pdf.write_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
     path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
     env = os.environ | {"PYTHONPATH": path}  # the fake weasyprint first
     (tmp_path / "weasyprint.py").write_text("raise OSError('cannot load library pango')\n")

@@ -3,8 +3,8 @@
 Every number comes from the pipeline's tables and run records; methods are
 filled in from the resolved config; figures are embedded as PNG data. The
 template (templates/report.html.j2) is rendered with StrictUndefined, so a
-missing field is an error, never a blank in the report. The same page is
-printed to PDF by WeasyPrint where its system libraries (pango) are installed.
+missing field is an error, never a blank in the report. pdf.py prints the same
+page to PDF.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import pandas as pd
 from markupsafe import Markup
 
 from batch_inefficiency import __version__
-from batch_inefficiency.errors import UserError
 from batch_inefficiency.figures.spec import FIGURES
 from batch_inefficiency.provenance import git_commit, library_versions, machine, now
 from batch_inefficiency.size_sweep_tables import censoring_summary
@@ -316,26 +315,3 @@ def build_report(
     )
     Path(out).write_text(page)
     return page
-
-
-PANGO_HINT = "install pango (Debian/Ubuntu: apt install libpango-1.0-0; macOS: brew install pango)"
-
-
-def pdf_unavailable() -> str | None:
-    """Why report.pdf cannot be printed on this machine, or None when it can."""
-    try:
-        import weasyprint  # noqa: F401  (loads pango through cffi)
-    except (ImportError, OSError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return f"WeasyPrint cannot load ({reason}); {PANGO_HINT}"
-    return None
-
-
-def write_pdf(html_path: Path, pdf_path: Path) -> None:
-    """Print the HTML report to PDF (A4, the page's print styles)."""
-    reason = pdf_unavailable()
-    if reason is not None:
-        raise UserError(f"cannot write {pdf_path}: {reason}")
-    import weasyprint
-
-    weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))

@@ -9,7 +9,7 @@ from batch_inefficiency.config import check_workflow_config
 from batch_inefficiency.datasets import manifest_entry
 from batch_inefficiency.errors import exit_on_error
 from batch_inefficiency.figures.spec import FIGURES
-from batch_inefficiency.report import pdf_unavailable
+from batch_inefficiency.pdf import pdf_unavailable
 from batch_inefficiency.resources import (
     Workload,
     scheduler_hint,

@@ -11,46 +11,23 @@ twice gives the same bytes.
 
 Modules: style.py (the look, shared helpers, saving), large_task.py (the batch-size
 experiment), across_tasks.py (speed-up and accuracy over tasks), illustration.py
-(the paper's argument on a toy error surface), spec.py (the specification).
+(the paper's argument on a toy error surface), scaling.py and size_sweep.py (the
+studies beyond the paper), spec.py (the specification). Importing the package loads
+only the specification (no matplotlib), so the workflow reads it cheaply at start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-
-from .across_tasks import accuracy_online_vs_batch, speedup_vs_size
-from .illustration import descent_paths, error_surface, error_surface_illustration
-from .large_task import (
-    best_rate_vs_batch_size,
-    critical_difference,
-    epochs_to_target_vs_batch_size,
-    large_task_curves,
-    large_task_grid,
-)
 from .spec import FIGURES, FigureSpec
-from .style import NO_LARGE_TASK, read_table, save_figure
 
-__all__ = [
-    "FIGURES",
-    "NO_LARGE_TASK",
-    "FigureSpec",
-    "accuracy_online_vs_batch",
-    "best_rate_vs_batch_size",
-    "critical_difference",
-    "descent_paths",
-    "epochs_to_target_vs_batch_size",
-    "error_surface",
-    "error_surface_illustration",
-    "large_task_curves",
-    "large_task_grid",
-    "make_figure",
-    "read_table",
-    "save_figure",
-    "speedup_vs_size",
-]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["FIGURES", "FigureSpec", "make_figure"]
 
 
 def make_figure(
@@ -65,6 +42,8 @@ def make_figure(
     ``inputs`` keys are the figure's inputs (its DataFrame arguments, e.g. ``rates``,
     ``curves``); ``options`` its other keyword arguments (e.g. ``task``).
     """
+    from .style import read_table, save_figure  # matplotlib: loaded only to draw
+
     if name not in FIGURES:
         raise KeyError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
     tables = {key: read_table(paths) for key, paths in inputs.items()}

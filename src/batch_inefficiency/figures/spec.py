@@ -15,12 +15,13 @@ names are the drawing function's parameter names (a test checks this).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.figure import Figure
-
-from . import across_tasks, illustration, large_task, scaling, size_sweep
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class FigureSpec:
     """One figure: how it is drawn, from what, and how it is presented."""
 
     name: str
-    draw: Callable[..., Figure]
+    # "module.function" in this package: imported when drawn, so that the workflow reads
+    # the specification without loading matplotlib and seaborn
+    function: str
     inputs: tuple[str, ...]  # tables read, by parameter name
     options: tuple[str, ...]  # other keyword arguments, set by the workflow
     title: str  # heading in the paper-style report
@@ -38,11 +41,20 @@ class FigureSpec:
     # "size_sweep" (C2 inside a task, issue 13)
     section: str = "paper"
 
+    def resolve(self) -> Callable[..., Figure]:
+        """The drawing function, imported on first use."""
+        module, name = self.function.rsplit(".", 1)
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
+    def draw(self, *args: Any, **kwargs: Any) -> Figure:
+        """Draw the figure: its function called with these arguments."""
+        return self.resolve()(*args, **kwargs)
+
 
 SPECS = (
     FigureSpec(
         name="large_task_curves",
-        draw=large_task.large_task_curves,
+        function="large_task.large_task_curves",
         inputs=("curves", "rates"),
         options=(),
         title="Hold-out accuracy against epochs on the large task",
@@ -58,7 +70,7 @@ SPECS = (
     ),
     FigureSpec(
         name="large_task_grid",
-        draw=large_task.large_task_grid,
+        function="large_task.large_task_grid",
         inputs=("grid",),
         options=(),
         title="Batch size x learning rate on the large task",
@@ -75,7 +87,7 @@ SPECS = (
     ),
     FigureSpec(
         name="speedup_vs_size",
-        draw=across_tasks.speedup_vs_size,
+        function="across_tasks.speedup_vs_size",
         inputs=("tasks",),
         options=(),
         title="Speed-up of on-line over batch against training-set size",
@@ -93,7 +105,7 @@ SPECS = (
     ),
     FigureSpec(
         name="accuracy_online_vs_batch",
-        draw=across_tasks.accuracy_online_vs_batch,
+        function="across_tasks.accuracy_online_vs_batch",
         inputs=("tasks",),
         options=(),
         title="Test accuracy of on-line and batch training per task",
@@ -108,7 +120,7 @@ SPECS = (
     ),
     FigureSpec(
         name="epochs_to_target_vs_batch_size",
-        draw=large_task.epochs_to_target_vs_batch_size,
+        function="large_task.epochs_to_target_vs_batch_size",
         inputs=("trials", "rates", "tasks"),
         options=("task",),
         title="Epochs and weight updates to the target against batch size",
@@ -127,7 +139,7 @@ SPECS = (
     ),
     FigureSpec(
         name="best_rate_vs_batch_size",
-        draw=large_task.best_rate_vs_batch_size,
+        function="large_task.best_rate_vs_batch_size",
         inputs=("rates", "tasks"),
         options=("task",),
         title="Best learning rate against batch size",
@@ -141,7 +153,7 @@ SPECS = (
     ),
     FigureSpec(
         name="critical_difference",
-        draw=large_task.critical_difference,
+        function="large_task.critical_difference",
         inputs=("cd",),
         options=("alpha",),
         title="Critical-difference diagram of batch sizes",
@@ -158,7 +170,7 @@ SPECS = (
     ),
     FigureSpec(
         name="error_surface_illustration",
-        draw=illustration.error_surface_illustration,
+        function="illustration.error_surface_illustration",
         inputs=(),
         options=(),
         title="Why on-line training can use larger steps",
@@ -177,7 +189,7 @@ SPECS = (
     ),
     FigureSpec(
         name="scaling_steps_to_target",
-        draw=scaling.steps_to_target_scaling,
+        function="scaling.steps_to_target_scaling",
         inputs=("scaling", "scaling_fit"),
         options=(),
         title="Beyond the paper: steps to the target against batch size, rates tuned",
@@ -197,7 +209,7 @@ SPECS = (
     ),
     FigureSpec(
         name="scaling_best_rate",
-        draw=scaling.best_rate_scaling,
+        function="scaling.best_rate_scaling",
         inputs=("scaling",),
         options=(),
         title="Beyond the paper: best learning rate against batch size",
@@ -214,7 +226,7 @@ SPECS = (
     ),
     FigureSpec(
         name="scaling_seconds_to_target",
-        draw=scaling.seconds_to_target_scaling,
+        function="scaling.seconds_to_target_scaling",
         inputs=("scaling",),
         options=(),
         title="Beyond the paper: seconds to the target against batch size",
@@ -231,7 +243,7 @@ SPECS = (
     ),
     FigureSpec(
         name="size_sweep_speedup",
-        draw=size_sweep.speedup_vs_size_within,
+        function="size_sweep.speedup_vs_size_within",
         inputs=("size_sweep", "size_sweep_fit"),
         options=(),
         title="Beyond the paper: speed-up of on-line against training-set size within a task",
@@ -250,7 +262,7 @@ SPECS = (
     ),
     FigureSpec(
         name="size_sweep_best_rate",
-        draw=size_sweep.best_rate_vs_size,
+        function="size_sweep.best_rate_vs_size",
         inputs=("size_sweep",),
         options=(),
         title="Beyond the paper: best learning rate and epochs against training-set size",
