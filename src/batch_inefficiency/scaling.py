@@ -68,14 +68,22 @@ class SearchSettings:
     @classmethod
     def from_config(cls, scaling: Mapping[str, Any], task: str) -> SearchSettings:
         """The settings of ``task`` from the config's ``scaling`` section."""
+        return cls.of(scaling, scaling, float(scaling["targets"][task]))
+
+    @classmethod
+    def of(
+        cls, grid: Mapping[str, Any], budget: Mapping[str, Any], target: float
+    ) -> SearchSettings:
+        """The rate grid of config section ``grid`` (``scaling``) with the trials, widenings,
+        epochs and patience of section ``budget`` (``scaling`` or ``size_sweep``)."""
         return cls(
-            target=float(scaling["targets"][task]),
-            trials=int(scaling["trials"]),
-            rates_per_decade=int(scaling["rates_per_decade"]),
-            initial_mean_rates=tuple(float(r) for r in scaling["initial_mean_rates"]),
-            max_widenings=int(scaling["max_widenings"]),
-            max_epochs=int(scaling["max_epochs"]),
-            patience=scaling["patience"],
+            target=target,
+            trials=int(budget["trials"]),
+            rates_per_decade=int(grid["rates_per_decade"]),
+            initial_mean_rates=tuple(float(r) for r in grid["initial_mean_rates"]),
+            max_widenings=int(budget["max_widenings"]),
+            max_epochs=int(budget["max_epochs"]),
+            patience=budget["patience"],
         )
 
 

@@ -68,19 +68,6 @@ from batch_inefficiency.subsets import nested_subsets
 GRID_ROUND = -1  # the ``round`` of a paper rate trained after the search
 
 
-def search_settings(sweep: Mapping[str, Any], scaling: Mapping[str, Any], target: float):
-    """The rate search's settings at every size: the scaling study's grid, the sweep's budget."""
-    return SearchSettings(
-        target=target,
-        trials=int(sweep["trials"]),
-        rates_per_decade=int(scaling["rates_per_decade"]),
-        initial_mean_rates=tuple(float(r) for r in scaling["initial_mean_rates"]),
-        max_widenings=int(sweep["max_widenings"]),
-        max_epochs=int(sweep["max_epochs"]),
-        patience=sweep["patience"],
-    )
-
-
 def lowered_target(full: float, reach: float, margin: float) -> float:
     """``full``, or ``reach - margin`` rounded down to a whole point where that is lower."""
     return min(full, math.floor(round((reach - margin) * 100, 6)) / 100)
@@ -89,7 +76,7 @@ def lowered_target(full: float, reach: float, margin: float) -> float:
 def calibration_rates(sweep: Mapping[str, Any], scaling: Mapping[str, Any], reduction: str):
     """The on-line rates that measure the reach: the rate search's first rates for batch 1
     (the grid points nearest to ``scaling.initial_mean_rates``)."""
-    settings = search_settings(sweep, scaling, target=1.0)
+    settings = SearchSettings.of(scaling, sweep, target=1.0)
     indices = initial_indices(settings, 1, reduction)
     return tuple(rate_of(i, settings.rates_per_decade) for i in indices)
 
@@ -212,7 +199,7 @@ def sweep_method(
     threads: int,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Every size of one method: (trial rows, one search summary per size)."""
-    settings = search_settings(sweep, scaling, target)
+    settings = SearchSettings.of(scaling, sweep, target)
     data = subset_trials(data, settings.trials)
     sizes = sweep_sizes(sweep, data.x_train.shape[1])
     frames, summaries, first = [], [], None
