@@ -208,10 +208,14 @@ def test_runs_record_provenance_and_progress(tiny_run):
 
 
 def test_report_has_every_table_and_figure_and_no_unfilled_field(tiny_run):
-    page = html.unescape((tiny_run / "report" / "report.html").read_text())
+    raw = (tiny_run / "report" / "report.html").read_text()
+    assert "&amp;#" not in raw and "&amp;amp;" not in raw  # nothing escaped twice
+    page = html.unescape(raw)
     assert page.count('<img src="data:image/png;base64,') == len(FIGURES)
     for title in [*TABLES.values(), *(spec.title for spec in FIGURES.values())]:
         assert title in page
+    for spec in FIGURES.values():  # captions as written, apostrophes and all
+        assert " ".join(spec.caption.split()) in page
     assert "Quick profile: not the replication" in page
     assert "{{ " not in page and "{%" not in page and "nan%" not in page
     claims = pd.read_csv(tiny_run / "tables" / "claims.csv")

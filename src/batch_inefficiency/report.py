@@ -10,7 +10,6 @@ page to PDF.
 from __future__ import annotations
 
 import base64
-import html
 import json
 from collections.abc import Mapping
 from importlib.resources import files
@@ -106,8 +105,9 @@ def embed_png(path: Path) -> str:
 
 
 def caption_text(caption: str) -> str:
-    """A figure caption (reStructuredText) as one paragraph of escaped plain text."""
-    return html.escape(" ".join(caption.split()))
+    """A figure caption (reStructuredText) as one paragraph of plain text (the template
+    escapes it)."""
+    return " ".join(caption.split())
 
 
 def run_summary(run_files: list[Path]) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
