@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from batch_inefficiency import batch_sizes
-from batch_inefficiency.engine import RunResult, train
+from batch_inefficiency.engine import EngineSettings, RunResult, train
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.files import atomic_folder
 from batch_inefficiency.models import Weights
@@ -202,6 +202,22 @@ class Search:
         return EDGE if next_index(self.outcomes) is not None else INTERIOR
 
 
+def train_rates(
+    data: TrialData, engine: EngineSettings, rates: Sequence[float], settings: SearchSettings
+) -> RunResult:
+    """One round: ``rates`` x the data's trials, each replica stopping at the target."""
+    return train(
+        data,
+        replace(
+            engine,
+            learning_rates=tuple(rates),
+            epochs=settings.max_epochs,
+            patience=settings.patience,
+            target=settings.target,
+        ),
+    )
+
+
 def run_search(
     data: TrialData,
     batch_size: str,
@@ -223,16 +239,7 @@ def run_search(
     indices = sorted(first) if first else initial_indices(settings, rows, training["reduction"])
     while indices:
         rates = tuple(rate_of(i, settings.rates_per_decade) for i in indices)
-        run = train(
-            data,
-            replace(
-                engine,
-                learning_rates=rates,
-                epochs=settings.max_epochs,
-                patience=settings.patience,
-                target=settings.target,
-            ),
-        )
+        run = train_rates(data, engine, rates, settings)
         round_number = len(search.runs)
         search.runs.append((indices, run))
         for outcome in outcomes_of(run.records, indices, round_number):

@@ -55,6 +55,7 @@ from batch_inefficiency.scaling import (
     run_search,
     subset_trials,
     summary,
+    train_rates,
 )
 from batch_inefficiency.size_sweep_config import (
     epoch_budget,
@@ -142,16 +143,7 @@ def grid_outcomes(
             missing.append(float(lr))
     if missing:
         engine = engine_settings(training, batch_size, seed, threads)
-        run = train(
-            subset_trials(data, settings.trials),
-            replace(
-                engine,
-                learning_rates=tuple(missing),
-                epochs=settings.max_epochs,
-                patience=settings.patience,
-                target=settings.target,
-            ),
-        )
+        run = train_rates(data, engine, missing, settings)
         nearest = [round(settings.rates_per_decade * math.log10(lr)) for lr in missing]
         outcomes = outcomes_of(run.records, nearest, GRID_ROUND)
         found |= dict(zip(missing, outcomes, strict=True))
