@@ -110,6 +110,15 @@ def caption_text(caption: str) -> str:
     return " ".join(caption.split())
 
 
+def section_figures(figures: Mapping[str, Path], section: str) -> list[tuple[str, str, str]]:
+    """(title, embedded PNG, caption) of each figure of a report ``section`` that was drawn."""
+    return [
+        (spec.title, embed_png(figures[name]), caption_text(spec.caption))
+        for name, spec in FIGURES.items()
+        if spec.section == section and name in figures
+    ]
+
+
 def run_summary(run_files: list[Path]) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """Per training job: task, batch size, path, device, seconds; one run's environment; and
     the machines that trained (:func:`training_machines`)."""
@@ -204,11 +213,7 @@ def beyond_the_paper(scaling: Mapping[str, Path] | None, figures: Mapping[str, P
             ("Steps, epochs and seconds to the target, per task and batch size", shown),
             ("The S(B) fit and the gradient noise scale, per task", pd.read_csv(scaling["fit"])),
         ],
-        "figures": [
-            (spec.title, embed_png(figures[name]), caption_text(spec.caption))
-            for name, spec in FIGURES.items()
-            if spec.section == "beyond"
-        ],
+        "figures": section_figures(figures, "beyond"),
     }
 
 
@@ -237,11 +242,7 @@ def size_sweep_section(sweep: Mapping[str, Path] | None, figures: Mapping[str, P
             ("Epochs and steps to the target per task, size and method", shown),
             ("Log-log slopes against training-set size", pd.read_csv(sweep["fit"])),
         ],
-        "figures": [
-            (spec.title, embed_png(figures[name]), caption_text(spec.caption))
-            for name, spec in FIGURES.items()
-            if spec.section == "size_sweep" and name in figures
-        ],
+        "figures": section_figures(figures, "size_sweep"),
     }
 
 
@@ -293,11 +294,7 @@ def build_report(
         threats=THREATS,
         verdict_rules=VERDICT_RULES.split("\n\n", 1)[1].strip(),
         tables={n: (t, Markup(table_html(frames[n]))) for n, t in TABLES.items()},
-        figures=[
-            (spec.title, embed_png(figures[name]), caption_text(spec.caption))
-            for name, spec in FIGURES.items()
-            if spec.section == "paper"
-        ],
+        figures=section_figures(figures, "paper"),
         beyond=beyond,
         sweep=sweep,
         runs=Markup(table_html(runs)),
