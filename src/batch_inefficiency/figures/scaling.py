@@ -20,24 +20,21 @@ from matplotlib.patches import Patch
 
 from batch_inefficiency.scaling_fit import REGIME_FACTOR
 
-from .style import DOUBLE, FAINT, SINGLE, empty_panel, new_figure, plain_log_ticks, styled
+from .style import (
+    DOUBLE,
+    FAINT,
+    SINGLE,
+    empty_panel,
+    log_axes,
+    new_figure,
+    plain_log_ticks,
+    styled,
+    task_colours,
+)
 
 NO_SCALING = "No scaling study in this run"
 PERFECT_SHADE, NO_GAIN_SHADE = "#e8f1fa", "#f6ece4"  # regime backgrounds
 COLUMNS = 3  # panels per row of the per-task figure
-
-
-def _task_colours(tasks: list[str]) -> dict[str, tuple]:
-    return dict(
-        zip(tasks, sns.color_palette("colorblind", n_colors=max(len(tasks), 1)), strict=False)
-    )
-
-
-def _log_axes(ax: Axes, x_label: str = "Batch size (instances per update)") -> None:
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_ticks(ax.xaxis)
-    ax.set_xlabel(x_label)
 
 
 def _medians_with_ci(ax: Axes, rows: pd.DataFrame, column: str, colour: tuple) -> None:
@@ -72,7 +69,7 @@ def _steps_panel(ax: Axes, rows: pd.DataFrame, fit: pd.Series | None, colour: tu
         ax.set_xlim(x[0] / 2, x[-1] * 2)
     if fit is not None and math.isfinite(fit["b_simple"]):
         ax.axvline(fit["b_simple"], color="0.2", ls="-.", lw=0.8)
-    _log_axes(ax, "Batch size")
+    log_axes(ax, "Batch size")
     ax.set_title(f"{rows['task'].iloc[0]} (target {rows['target'].iloc[0]:.0%})", fontsize=7)
 
 
@@ -90,7 +87,7 @@ def steps_to_target_scaling(scaling: pd.DataFrame, scaling_fit: pd.DataFrame) ->
         empty_panel(grid[0, 0], NO_SCALING)
         return fig
     fits = scaling_fit.set_index("task")
-    colours = _task_colours(tasks)
+    colours = task_colours(tasks)
     for ax, task in zip(grid.flat, tasks, strict=False):
         fit = fits.loc[task] if task in fits.index else None
         _steps_panel(ax, scaling[scaling["task"] == task], fit, colours[task])
@@ -119,7 +116,7 @@ def steps_to_target_scaling(scaling: pd.DataFrame, scaling_fit: pd.DataFrame) ->
 def _per_task_lines(ax: Axes, scaling: pd.DataFrame, column: str, open_where: str) -> None:
     """One line per task of ``column`` against batch rows; open markers where ``open_where``."""
     tasks = list(dict.fromkeys(scaling["task"]))
-    colours = _task_colours(tasks)
+    colours = task_colours(tasks)
     for task in tasks:
         rows = scaling[scaling["task"] == task].sort_values("batch_rows")
         x, y = rows["batch_rows"].to_numpy(float), rows[column].to_numpy(float)
@@ -127,7 +124,7 @@ def _per_task_lines(ax: Axes, scaling: pd.DataFrame, column: str, open_where: st
         hollow = rows.eval(open_where).to_numpy(bool)
         ax.plot(x[~hollow], y[~hollow], "o", color=colours[task], ms=3.5)
         ax.plot(x[hollow], y[hollow], "o", color=colours[task], mfc="white", ms=3.5)
-    _log_axes(ax)
+    log_axes(ax)
 
 
 @styled
@@ -159,7 +156,7 @@ def seconds_to_target_scaling(scaling: pd.DataFrame) -> Figure:
     if scaling.empty or not devices:
         empty_panel(axes[0], NO_SCALING)
         return fig
-    colours = _task_colours(list(dict.fromkeys(scaling["task"])))
+    colours = task_colours(list(dict.fromkeys(scaling["task"])))
     for ax, device in zip(axes, devices, strict=True):
         done = np.isfinite(scaling["steps"])
         rows = scaling.assign(shown=scaling[f"seconds_{device}"].where(done))

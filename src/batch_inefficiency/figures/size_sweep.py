@@ -18,8 +18,16 @@ from matplotlib.lines import Line2D
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.batch_sizes import FULL, ONLINE
 
-from .scaling import _log_axes, _task_colours
-from .style import DOUBLE, FAINT, empty_panel, new_figure, plain_log_ticks, styled
+from .style import (
+    DOUBLE,
+    FAINT,
+    empty_panel,
+    log_axes,
+    new_figure,
+    plain_log_ticks,
+    styled,
+    task_colours,
+)
 
 NO_SWEEP = "No size sweep in this run"
 RATE_PANELS = {"tuned": "rates tuned per size", "grid": "the paper's rates"}
@@ -47,7 +55,7 @@ def _speedup_panel(ax: Axes, table: pd.DataFrame, fits: pd.DataFrame, rates: str
     if not np.isfinite(rows["speedup"].to_numpy(float)).any():
         empty_panel(ax, f"{RATE_PANELS[rates]}:\non-line never reached\nthe target: no speed-up")
         return
-    colours = _task_colours(list(dict.fromkeys(table["task"])))
+    colours = task_colours(list(dict.fromkeys(table["task"])))
     styles = _method_styles(list(dict.fromkeys(table["batch_size"])))
     for (task, method), line in rows.groupby(["task", "batch_size"], sort=False):
         line = line.sort_values("size")
@@ -61,7 +69,7 @@ def _speedup_panel(ax: Axes, table: pd.DataFrame, fits: pd.DataFrame, rates: str
         ax.plot(x[~bound], y[~bound], marker, color=colours[task], ms=3.5)
         ax.plot(x[bound], y[bound], marker, color=colours[task], mfc="white", ms=3.5)
     ax.axhline(1, color=FAINT, lw=0.6)
-    _log_axes(ax, SIZE_LABEL)
+    log_axes(ax, SIZE_LABEL)
     plain_log_ticks(ax.yaxis)
     ax.set_title(RATE_PANELS[rates], fontsize=7)
     # Below the panel: inside, the lines' labels hid the lines themselves.
@@ -97,7 +105,7 @@ def _theory_line(ax: Axes, rows: pd.DataFrame, column: str, power: float) -> Non
 def _per_method_panel(ax: Axes, table: pd.DataFrame, column: str, power: float) -> None:
     """``column`` vs size, a line per task and method (tuned rates), the theory per task."""
     rows = table[table["rates"] == "tuned"]
-    colours = _task_colours(list(dict.fromkeys(table["task"])))
+    colours = task_colours(list(dict.fromkeys(table["task"])))
     styles = _method_styles(list(dict.fromkeys(rows["batch_size"])))
     for (task, method), line in rows.groupby(["task", "batch_size"], sort=False):
         line = line.sort_values("size")
@@ -112,7 +120,7 @@ def _per_method_panel(ax: Axes, table: pd.DataFrame, column: str, power: float) 
         ax.plot(x[~done], y[~done], ls="", marker=marker, mfc="white", color=colours[task], ms=3.5)
     for _, task_rows in rows.groupby("task", sort=False):
         _theory_line(ax, task_rows, column, power)
-    _log_axes(ax, SIZE_LABEL)
+    log_axes(ax, SIZE_LABEL)
     plain_log_ticks(ax.yaxis)
 
 
@@ -129,7 +137,7 @@ def best_rate_vs_size(size_sweep: pd.DataFrame) -> Figure:
     _per_method_panel(axes[1], size_sweep, "epochs", 1.0)
     axes[1].set_ylabel("Median epochs to target")
     tasks = list(dict.fromkeys(size_sweep["task"]))
-    colours = _task_colours(tasks)
+    colours = task_colours(tasks)
     styles = _method_styles(list(dict.fromkeys(size_sweep["batch_size"])))
     handles = [Line2D([], [], color=colours[t], lw=1, label=t) for t in tasks]
     handles += [

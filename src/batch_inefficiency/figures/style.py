@@ -118,6 +118,21 @@ def plain_log_ticks(axis: Any) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def task_colours(tasks: list[str]) -> dict[str, tuple]:
+    """One colour-blind-safe colour per task, in the given order."""
+    return dict(
+        zip(tasks, sns.color_palette("colorblind", n_colors=max(len(tasks), 1)), strict=False)
+    )
+
+
+def log_axes(ax: Axes, x_label: str = "Batch size (instances per update)") -> None:
+    """Both axes logarithmic with plain tick labels on x, and the x label."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xlabel(x_label)
+
+
 def panel_letters(axes: Sequence[Axes]) -> None:
     """Bold a, b, ... in the upper left corner of each panel (outside the data area)."""
     for letter, ax in zip("abcdefgh", axes, strict=False):
