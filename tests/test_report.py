@@ -4,7 +4,13 @@ import json
 
 import pandas as pd
 
-from batch_inefficiency.report import run_summary, verdict_text
+from batch_inefficiency.report import (
+    run_summary,
+    scaling_sentence,
+    short_verdicts,
+    size_sweep_sentence,
+    verdict_text,
+)
 
 
 def run_json(path, host: str, cpu: str, commit: str) -> None:
@@ -61,3 +67,33 @@ def test_a_fragile_verdict_is_never_stated_without_saying_so():
     assert verdict_text(claims) == (
         "C1: supported; C2: partly supported (fragile: one-sided -> supported)"
     )
+
+
+def test_the_abstract_counts_fragile_verdicts_and_states_the_studies_numbers():
+    claims = pd.DataFrame(
+        {
+            "claim": ["C1", "C2"],
+            "verdict": ["supported", "partly supported"],
+            "stability": ["robust", "fragile: a -> supported; b -> n/a (not computable: c; d)"],
+        }
+    )
+    assert short_verdicts(claims) == (
+        "C1: supported; C2: partly supported (fragile: 2 alternatives disagree)"
+    )
+    fit = pd.DataFrame({"b_crit": [12.2, 30.0, None], "ratio": [7.74, 2.74, None]})
+    sentence = scaling_sentence(fit, pd.DataFrame({"verdict": ["partly supported"]}))
+    assert "B_crit of 12.2 to 30 examples in 2 tasks" in sentence
+    assert "B_simple is 2.74 to 7.74 times B_crit" in sentence
+    sweep = pd.DataFrame(
+        {
+            "quantity": ["speed-up over full batch"] * 2,
+            "rates": ["tuned", "grid"],
+            "task": ["pooled", "pooled"],
+            "slope": [0.58, 0.9],
+            "ci_low": [0.4, 0.1],
+            "ci_high": [0.76, 1.7],
+        }
+    )
+    sentence = size_sweep_sentence(sweep, pd.DataFrame({"verdict": ["supported"]}))
+    assert "size^0.58" in sentence and "0.40 to 0.76" in sentence
+    assert sentence.endswith("C2 within tasks: supported).")
