@@ -133,8 +133,8 @@ def test_a_censored_trial_counts_at_its_budget_not_at_its_last_epoch():
         assert trials.loc[key, "censored"]
         assert trials.loc[key, "epochs_to_target"] == 50
         assert trials.loc[key, "updates_to_target"] == 50  # budget x 1 update per epoch
-        assert np.isnan(trials.loc[key, "seconds_to_target"])
     assert trials.loc[("1", 0.1, 0), "epochs_to_target"] == 2
+    assert not [c for c in per_trial if "seconds" in c]  # no wall clock: metrics reproduce
     assert (trials["budget"] == 50).all()
 
 

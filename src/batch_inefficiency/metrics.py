@@ -17,14 +17,18 @@ For each task, method (batch size) and learning rate:
   more of the rate's replicas stalled;
 * the share of trials that diverged (the engine's rule) and that *stalled* (see
   :func:`stalled`);
-* per trial, the epochs (and weight updates, and seconds) to reach a target
+* per trial, the epochs (and weight updates) to reach a target
   hold-out accuracy: the task's best trial-averaged hold-out accuracy of any
   method and rate minus a tolerance (and above the majority share by more than
   ``learned_margin``). A trial that never reaches it, or stalled, is
-  right-censored **at its budget** (its updates at budget x steps per epoch, its
-  seconds unknown) and marked so, never dropped. Epochs to target are computed
+  right-censored **at its budget** (its updates at budget x steps per epoch) and
+  marked so, never dropped. Epochs to target are computed
   for the primary tolerance and for each alternative tolerance of the
   verdict-stability analysis (columns suffixed ``_tol<tolerance>``).
+
+No wall-clock time is a metric: it differs on every run (the run's curves and
+Snakemake's benchmarks keep it), so on CPU the same config and seed give
+byte-identical metrics files.
 
 Statuses: the engine records ``complete``, ``diverged`` and ``stopped_early``;
 this module adds ``stalled`` (rule in :func:`stalled`), because with sigmoid
@@ -162,10 +166,9 @@ def rate_summary(
         stalled_share = float((mine["status"] == "stalled").mean())
         censored = not learned or stalled_share >= 0.5
         if censored:
-            updates, seconds = budget * steps_per_epoch(group), np.nan
+            updates = budget * steps_per_epoch(group)
         else:
             updates = float(filled_matrix(group, "updates", last).loc[peak].mean())
-            seconds = float(filled_matrix(group, "seconds", last).loc[peak].mean())
         rows.append(
             {
                 "batch_size": batch_size,
@@ -179,7 +182,6 @@ def rate_summary(
                 "epochs_needed": budget if censored else peak,
                 "needed_censored": censored,
                 "updates_needed": updates,
-                "seconds_needed": seconds,
                 "test_acc": float(test.mean()),
                 "test_acc_sd": float(test.std(ddof=1)) if len(test) > 1 else np.nan,
                 "diverged_share": float((mine["status"] == "diverged").mean()),
@@ -202,26 +204,23 @@ def tolerance_suffix(tolerance: float) -> str:
 def time_to_target(
     run: pd.DataFrame, target: float, floor: float, budget: int, stalled_run: bool
 ) -> dict[str, float | bool]:
-    """Epochs, updates and seconds to ``target`` of one replica (rows sorted by epoch).
+    """Epochs and updates to ``target`` of one replica (rows sorted by epoch).
 
     Reached = the first epoch whose hold-out accuracy is at least ``target`` and above
     ``floor`` (the majority share plus the learned margin). Never reached, or the
-    replica stalled: censored at ``budget`` (updates = budget x steps per epoch,
-    seconds unknown).
+    replica stalled: censored at ``budget`` (updates = budget x steps per epoch).
     """
     reached = run[(run["hold_acc"] >= target) & (run["hold_acc"] > floor)]
     if reached.empty or stalled_run:
         return {
             "epochs_to_target": budget,
             "updates_to_target": budget * steps_per_epoch(run),
-            "seconds_to_target": np.nan,
             "censored": True,
         }
     hit = reached.iloc[0]
     return {
         "epochs_to_target": int(hit["epoch"]),
         "updates_to_target": float(hit["updates"]),
-        "seconds_to_target": float(hit["seconds"]),
         "censored": False,
     }
 
@@ -234,7 +233,7 @@ def trials_to_target(
     baseline: pd.Series,
     learned_margin: float,
 ) -> pd.DataFrame:
-    """One row per replica: epochs / updates / seconds to each target, censored at the budget.
+    """One row per replica: epochs / updates to each target, censored at the budget.
 
     ``targets`` maps a column suffix ("" for the primary tolerance) to a target
     accuracy. Also the replica's budget and derived status, and its test accuracy at

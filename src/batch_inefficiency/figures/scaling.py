@@ -138,7 +138,7 @@ def best_rate_scaling(scaling: pd.DataFrame) -> Figure:
     x = np.geomspace(scaling["batch_rows"].min(), scaling["batch_rows"].max(), 50)
     for rate, style in ((0.1, "--"), (0.0001, ":")):  # the paper's largest and smallest rates
         ax.plot(x, rate * x, color=FAINT, ls=style, lw=0.8, label=f"paper's η = {rate:g}")
-    ax.set_ylabel("Best rate, mean convention (η x batch)")
+    ax.set_ylabel("Best rate, mean convention\n(η x batch size)")
     plain_log_ticks(ax.yaxis)
     fig.legend(loc="outside lower center", ncol=3, title="Task")
     sns.despine(fig)
