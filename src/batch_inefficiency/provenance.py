@@ -34,20 +34,33 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+# Outputs, not code: the workflow rewrites the committed reference results under results/,
+# which must not mark the code as changed.
+OUTPUTS = ":(exclude)results"
+
+
+def git(directory: Path | None, *args: str) -> str:
+    """A git command's output in ``directory`` (default: the working directory)."""
+    return subprocess.run(
+        ["git", *args],
+        cwd=directory or Path.cwd(),
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout.strip()
+
+
 def git_commit(directory: Path | None = None) -> str:
-    """The checked-out commit (with ``-dirty`` if there are local changes), or ``unknown``."""
+    """The checked-out commit (``-dirty``: tracked files outside results/ changed), or unknown."""
     try:
-        described = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=directory or Path.cwd(),
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+        commit = git(directory, "rev-parse", "HEAD")
+        changed = git(
+            directory, "status", "--porcelain", "--untracked-files=no", "--", ".", OUTPUTS
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return described.stdout.strip() or "unknown"
+    return f"{commit}-dirty" if changed else commit
 
 
 def cpu_model() -> str:
