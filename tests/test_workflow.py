@@ -177,15 +177,21 @@ def test_tables_agree_with_metrics_computed_from_the_records(tiny_run):
 
 
 def test_statistics_rerun_from_the_metrics_alone(repo, tmp_path, tiny_run):
-    """With the metrics and no run file (the committed reference metrics), the statistics
-    tables come out identical, and nothing is trained."""
+    """With the metrics and no run file (the committed reference metrics), asked for, the
+    statistics tables come out identical, and nothing is trained; not asked for, the
+    tasks are retrained."""
     shutil.copytree(tiny_run / "metrics", tmp_path / "given" / "metrics")
     (tmp_path / "given" / "tables").mkdir()
     for table in (tiny_run / "tables").glob("size_sweep*"):
         shutil.copy2(table, tmp_path / "given" / "tables" / table.name)
     config = tiny_config(tmp_path, results="given")
     target = str(tmp_path / "given" / "tables" / "claims.csv")
-    result = snakemake(target, "--configfile", str(config), cwd=repo)
+    dry = snakemake(target, "--configfile", str(config), "-n", cwd=repo)
+    assert dry.returncode == 0 and "taken as given" not in dry.stderr  # by default: retrain
+    assert re.search(r"^train +\d+$", dry.stdout, re.MULTILINE), dry.stdout
+    result = snakemake(
+        target, "--configfile", str(config), "--config", "statistics_from_metrics=true", cwd=repo
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "metrics of 2 task(s) taken as given" in result.stderr
     assert not (tmp_path / "given" / "runs").exists()

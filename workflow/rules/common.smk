@@ -68,7 +68,10 @@ def results(*parts):
 
 
 def metrics_given(task):
-    """True when a task's metrics exist and none of its run files do (statistics from metrics)."""
+    """True when the statistics are asked from the metrics (``statistics_from_metrics``) and
+    a task's metrics exist and none of its run files do."""
+    if not config.get("statistics_from_metrics", False):
+        return False
     metrics = [
         Path(results("metrics", task, name)) for name in ("rates.csv", "trials.csv")
     ]
@@ -168,8 +171,11 @@ SIZE_SWEEP_TABLES = [
 
 def size_sweep_given():
     """True when the size sweep's tables exist and none of its run files do (the committed
-    reference tables): they are taken as given, as the metrics are, and nothing is trained.
+    reference tables) and the statistics are asked from the metrics (``statistics_from_metrics``):
+    they are taken as given, as the metrics are, and nothing is trained.
     """
+    if not config.get("statistics_from_metrics", False):
+        return False
     tables = [Path(results("tables", name)) for name in SIZE_SWEEP_TABLES]
     runs = [Path(p) for p in size_sweep_files("trials.csv")]
     return all(p.exists() for p in tables) and not any(p.exists() for p in runs)
