@@ -190,7 +190,7 @@ def test_statistics_rerun_from_the_metrics_alone(repo, tmp_path, tiny_run):
     assert dry.returncode == 0 and "taken as given" not in dry.stderr  # by default: retrain
     assert re.search(r"^train +\d+$", dry.stdout, re.MULTILINE), dry.stdout
     result = snakemake(
-        target, "--configfile", str(config), "--config", "statistics_from_metrics=true", cwd=repo
+        target, "--configfile", str(config), "--config", "statistics_from_metrics=True", cwd=repo
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "metrics of 2 task(s) taken as given" in result.stderr
