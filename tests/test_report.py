@@ -9,7 +9,6 @@ from batch_inefficiency.report import (
     scaling_sentence,
     short_verdicts,
     size_sweep_sentence,
-    verdict_text,
 )
 
 
@@ -64,8 +63,8 @@ def test_a_fragile_verdict_is_never_stated_without_saying_so():
             "stability": ["robust", "fragile: one-sided -> supported"],
         }
     )
-    assert verdict_text(claims) == (
-        "C1: supported; C2: partly supported (fragile: one-sided -> supported)"
+    assert short_verdicts(claims) == (
+        "C1: supported; C2: partly supported (fragile: 1 alternative disagrees)"
     )
 
 

@@ -164,22 +164,9 @@ def training_machines(machines: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.value_counts(sort=False).rename("jobs").reset_index()
 
 
-def verdict_text(claims: pd.DataFrame) -> str:
-    """``C1: supported (fragile: ...); ...``: each verdict with its stability, never without."""
-    parts = []
-    for row in claims.to_dict("records"):
-        stability = row.get("stability")
-        fragile = isinstance(stability, str) and stability.startswith("fragile")
-        note = f" ({stability})" if fragile else ""
-        parts.append(f"{row['claim']}: {row['verdict']}{note}")
-        within = row.get("within_task_verdict")
-        if isinstance(within, str) and within:
-            parts.append(f"{row['claim']} within tasks (size sweep): {within}")
-    return "; ".join(parts)
-
-
 def short_verdicts(claims: pd.DataFrame) -> str:
-    """``C1: supported; C2: partly supported (fragile under 2 alternatives)``, for the abstract."""
+    """``C1: supported; C2: partly supported (fragile: 2 alternatives disagree)``: never a
+    fragile verdict without saying so (the abstract; section 4 gives what flips it)."""
     parts = []
     for row in claims.to_dict("records"):
         stability = row.get("stability")
