@@ -35,6 +35,11 @@ RUN_FILES = (
     "replicas.csv",
 )
 
+# curves.csv.gz is written by every training job and read once by its metrics job:
+# gzip level 1 halves the writing time of level 9 (0.5 s of 1.0 s for 40 x 4,251
+# rows) for a file 13% larger; mtime 0 leaves no time stamp in the header.
+FAST_GZIP = {"method": "gzip", "compresslevel": 1, "mtime": 0}
+
 
 def check_training(training: Mapping[str, Any]) -> None:
     """Checks the config schema cannot express: one epoch budget per learning rate."""
@@ -144,7 +149,8 @@ def train_and_save(
     curves, replicas = tidy_tables(result, batch_size)
     with atomic_folder(out_dir, RUN_FILES) as tmp:
         result.save(tmp)
-        curves.to_csv(tmp / "curves.csv.gz", index=False, lineterminator="\n")
+        curves_file = tmp / "curves.csv.gz"
+        curves.to_csv(curves_file, index=False, lineterminator="\n", compression=FAST_GZIP)
         replicas.to_csv(tmp / "replicas.csv", index=False, lineterminator="\n")
     return result
 

@@ -13,6 +13,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from .permutation import assembled_entropy, fill_permutations, permutation, words
+
 
 class Purpose(IntEnum):
     """What a random stream is used for; the value is part of the spawn key."""
@@ -39,5 +41,42 @@ def epoch_permutation(base_seed: int, trial: int, epoch: int, n: int) -> np.ndar
 
     Epochs count from 0. This is the public function the audit trail refers to:
     any run's presentation order can be regenerated from (base seed, trial, epoch).
+    It is ``rng_for(base_seed, trial, Purpose.ORDER, epoch).permutation(n)``,
+    computed by permutation.py (compiled, the same numbers).
     """
-    return rng_for(base_seed, trial, Purpose.ORDER, epoch).permutation(n)
+    _check_keys(base_seed, trial, epoch)
+    return permutation(assembled_entropy(base_seed, trial, Purpose.ORDER, epoch), n)
+
+
+class EpochOrders:
+    """Each epoch's presentation orders of several trials, :func:`epoch_permutation` of each.
+
+    The training loop's source of orders: one compiled call an epoch fills a kept
+    ``[T, n]`` array (valid until the next call) for the trial rows in use.
+    """
+
+    def __init__(self, base_seed: int, trials: np.ndarray, n: int) -> None:
+        _check_keys(base_seed, *(int(t) for t in trials))
+        prefixes = [assembled_entropy(base_seed, int(t), Purpose.ORDER) for t in trials]
+        self._base = np.array([len(p) for p in prefixes], dtype=np.int64)  # [T]
+        width = self._base.max(initial=0) + 2  # an epoch has at most 2 words (below 2^64)
+        self._entropy = np.zeros((len(trials), width), dtype=np.uint64)
+        for row, prefix in zip(self._entropy, prefixes, strict=True):
+            row[: len(prefix)] = prefix
+        self._orders = np.zeros((len(trials), n), dtype=np.int64)
+
+    def __call__(self, epoch: int, rows: np.ndarray) -> np.ndarray:
+        """``[T, n]``: row ``t`` is trial ``trials[t]``'s order in ``epoch``, ``t`` in ``rows``."""
+        _check_keys(epoch)
+        epoch_words = words(epoch)  # one or two
+        positions = np.arange(len(self._base))
+        for i, word in enumerate(epoch_words):
+            self._entropy[positions, self._base + i] = word
+        lengths = self._base + len(epoch_words)
+        fill_permutations(self._entropy, lengths, np.asarray(rows, dtype=np.int64), self._orders)
+        return self._orders
+
+
+def _check_keys(*keys: int) -> None:
+    if any(k < 0 for k in keys):
+        raise ValueError("seeds, trials and extra keys must be non-negative")

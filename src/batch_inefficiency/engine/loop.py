@@ -26,7 +26,7 @@ import torch
 
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.models import Weights, from_tensors, initial_weights, to_tensors
-from batch_inefficiency.seeds import epoch_permutation
+from batch_inefficiency.seeds import EpochOrders
 from batch_inefficiency.splits import TrialData
 
 from .contract import Problem, Replicas, Trainer
@@ -138,16 +138,6 @@ def _notify(progress: Progress | None, state: EpochProgress) -> None:
         progress(state)
 
 
-def _orders(
-    base_seed: int, trials: np.ndarray, trial_index: np.ndarray, epoch: int, n: int
-) -> np.ndarray:
-    """[T, n] presentation orders of ``epoch`` (0-based) for the trial rows in use (others 0)."""
-    orders = np.zeros((len(trials), n), dtype=np.int64)
-    for t in np.unique(trial_index):
-        orders[t] = epoch_permutation(base_seed, int(trials[t]), epoch, n)
-    return orders
-
-
 @dataclass
 class _Call:
     """One call's fixed parts: plan, replica layout, trainer, evaluator, stopper, schedule."""
@@ -163,6 +153,7 @@ class _Call:
     evaluate: Evaluator
     stopper: Stopper
     train_epochs: np.ndarray  # [E+1] bool, training scores always computed (schedule.py)
+    orders: EpochOrders  # each epoch's presentation orders (seeds.epoch_permutation)
 
 
 def _initial(data: TrialData, call: _Call, given: Weights | None) -> Weights:
@@ -201,6 +192,7 @@ def _set_up(data: TrialData, settings: EngineSettings, plan: Plan) -> _Call:
         ),
         stopper=Stopper(settings, rate_index, budget, _loss_bound(data, settings, plan)),
         train_epochs=train_curve_epochs(settings.max_epochs),
+        orders=EpochOrders(settings.base_seed, np.asarray(data.trials), data.x_train.shape[1]),
     )
 
 
@@ -234,8 +226,7 @@ def _epochs(call: _Call, active: Replicas, n_train: int, progress: Progress | No
     kernel = 0.0
     for epoch in range(n_cols):
         if epoch:
-            seed = call.settings.base_seed
-            orders = _orders(seed, call.trials, active.trial_index, epoch - 1, n_train)
+            orders = call.orders(epoch - 1, np.unique(active.trial_index))  # [T, n], rows in use
             kernel -= time.perf_counter()
             call.trainer.train_epoch(active, orders)
             if call.plan.device.type == "cuda":
