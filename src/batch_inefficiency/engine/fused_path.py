@@ -347,11 +347,11 @@ def _epoch(
         if batch == 1:  # on-line: the gradient goes straight into the weights
             for s in range(n):
                 i = order[t, s]
+                xi, nonzero, label = x[t, i], cols[t, i, : counts[t, i]], y[t, i]
                 for r in group:
                     _sample(
                         w1[r], b1[r], w2[r], b2[r], w1[r], b1[r], w2[r], b2[r],
-                        x[t, i], cols[t, i, : counts[t, i]], y[t, i], scale_full[r], act, loss,
-                        one, a1, d1, z2,
+                        xi, nonzero, label, scale_full[r], act, loss, one, a1, d1, z2,
                     )  # fmt: skip
         else:
             _batches(w1, b1, w2, b2, x[t], cols[t], counts[t], y[t], order[t], group, scale_full,
@@ -372,12 +372,13 @@ def _batches(w1, b1, w2, b2, x, cols, counts, y, order, group, scale_full, scale
         stop = min(start + batch, n)
         for s in range(start, stop):
             i = order[s]
+            xi, nonzero, label = x[i], cols[i, : counts[i]], y[i]
             for q in range(m):
                 r = group[q]
                 scale = scale_full[r] if stop - start == batch else scale_last[r]
                 _sample(
                     w1[r], b1[r], w2[r], b2[r], g1[q], gb1[q], g2[q], gb2[q],
-                    x[i], cols[i, : counts[i]], y[i], scale, act, loss, one, a1, d1, z2,
+                    xi, nonzero, label, scale, act, loss, one, a1, d1, z2,
                 )  # fmt: skip
         for q in range(m):
             r = group[q]
