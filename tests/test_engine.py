@@ -26,6 +26,7 @@ from batch_inefficiency.engine import (
     Records,
     RunResult,
     choose_path,
+    fused_path,
     load_run,
     plan,
     recompute,
@@ -93,6 +94,24 @@ def test_same_settings_give_bit_identical_records(path, dtype, make_data):
     everyone = np.arange(6)
     assert_same_replicas(first, everyone, second, everyone)
     assert np.isfinite(first.records.train_loss).all()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_kernel_skipping_zero_inputs_keeps_the_bits(
+    batch_size, dtype, make_data, monkeypatch
+):
+    data = make_data(trials=(0, 1), n_inputs=12)
+    for x in (data.x_train, data.x_hold, data.x_test):
+        x[x < 0.6] = 0  # 60% of the inputs zero, as many rows with none as with several
+    s = settings(path="fused", dtype=dtype, batch_size=batch_size, epochs=(6, 6))
+    assert fused_path.nonzero_inputs(data.x_train)[1].min() < 12  # the sparse path is taken
+    sparse = train(data, s)
+    monkeypatch.setattr(fused_path, "SPARSE_MIN_SHARE", 1.1)  # every input, as if none were zero
+    assert (fused_path.nonzero_inputs(data.x_train)[1] == 12).all()
+    dense = train(data, s)
+    everyone = np.arange(4)
+    assert_same_replicas(sparse, everyone, dense, everyone)
 
 
 @pytest.mark.parametrize("path", ["fused", pytest.param("triton", marks=needs_triton)])

@@ -187,10 +187,12 @@ def _add_vec_mat(out, v, m):
 
     Several rows at a time keep ``out`` in registers across them instead of
     storing and reloading it after every row (a store-to-load chain). Eight
-    were 3-7% faster than four (letter's shape on-line and at batch 10,
-    spambase's on-line); twelve and sixteen were slower. The results are bit
-    for bit those of four rows a pass (float32 and float64, every activation
-    and loss, batch sizes 1, 7 and 10, seven model shapes; docs/design.md §8).
+    were 5-7% faster than four for letter's shape (on-line and at batch 10) and
+    3% for spambase's, 2-7% slower for those of satimage, splice and segment
+    (kept: letter's jobs are the longest); twelve and sixteen were slower. The
+    results are bit for bit those of four rows a pass (float32 and float64, every
+    activation and loss, batch sizes 1, 7 and 10, seven model shapes;
+    docs/design.md §8).
     """
     q = m.shape[1]
     full8 = v.shape[0] - v.shape[0] % 8
