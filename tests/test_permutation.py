@@ -50,6 +50,11 @@ def test_assembled_entropy_pads_the_seed_to_the_pool():
     np.testing.assert_array_equal(assembled_entropy(2**128, 1), [0, 0, 0, 0, 1, 1])
 
 
+def test_more_rows_than_32_bit_draws_can_permute_are_refused():
+    with pytest.raises(ValueError, match="2\\^32 rows"):
+        epoch_permutation(2003, 0, 0, 2**32 + 1)
+
+
 def test_negative_keys_are_refused():
     with pytest.raises(ValueError, match="non-negative"):
         epoch_permutation(2003, -1, 0, 10)

@@ -8,7 +8,8 @@ same three steps run compiled, for all trials of an epoch in one call, and give
 the same orders: numpy's SeedSequence (pool of 4 words, its hash and mix
 constants), PCG64 (128-bit LCG, XSL-RR output, seeded from 4 state words) and
 Generator.permutation (Fisher-Yates from the last position, each index drawn by
-masked rejection from 32-bit halves of the 64-bit outputs, low half first).
+masked rejection from 32-bit halves of the 64-bit outputs, low half first; numpy
+draws whole 64-bit outputs past 2^32 rows, so more rows are refused).
 tests/test_permutation.py holds them equal to numpy's for many seeds, trials,
 epochs and sizes.
 """
@@ -174,7 +175,14 @@ def fill_permutations(entropies, lengths, rows, out):
 def permutation(entropy: np.ndarray, n: int) -> np.ndarray:
     """numpy's ``default_rng(SeedSequence(...)).permutation(n)`` of the stream whose
     assembled entropy is ``entropy`` (:func:`assembled_entropy`)."""
+    check_rows(n)
     out = np.empty((1, n), dtype=np.int64)
     lengths, rows = np.array([len(entropy)]), np.zeros(1, dtype=np.int64)
     fill_permutations(entropy[None], lengths, rows, out)
     return out[0]
+
+
+def check_rows(n: int) -> None:
+    """Refuse what the 32-bit draws cannot permute as numpy does: more than 2^32 rows."""
+    if n > 2**32:
+        raise ValueError(f"at most 2^32 rows can be permuted, got {n}")

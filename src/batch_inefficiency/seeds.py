@@ -13,7 +13,13 @@ from enum import IntEnum
 
 import numpy as np
 
-from .permutation import assembled_entropy, fill_permutations, permutation, words
+from .permutation import (
+    assembled_entropy,
+    check_rows,
+    fill_permutations,
+    permutation,
+    words,
+)
 
 
 class Purpose(IntEnum):
@@ -57,6 +63,7 @@ class EpochOrders:
 
     def __init__(self, base_seed: int, trials: np.ndarray, n: int) -> None:
         _check_keys(base_seed, *(int(t) for t in trials))
+        check_rows(n)
         prefixes = [assembled_entropy(base_seed, int(t), Purpose.ORDER) for t in trials]
         self._base = np.array([len(p) for p in prefixes], dtype=np.int64)  # [T]
         width = self._base.max(initial=0) + 2  # an epoch has at most 2 words (below 2^64)
