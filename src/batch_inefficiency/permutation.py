@@ -172,16 +172,6 @@ def fill_permutations(entropies, lengths, rows, out):
         _permute(_state_words(_pool(entropies[t, : lengths[t]])), out[t])
 
 
-def permutation(entropy: np.ndarray, n: int) -> np.ndarray:
-    """numpy's ``default_rng(SeedSequence(...)).permutation(n)`` of the stream whose
-    assembled entropy is ``entropy`` (:func:`assembled_entropy`)."""
-    check_rows(n)
-    out = np.empty((1, n), dtype=np.int64)
-    lengths, rows = np.array([len(entropy)]), np.zeros(1, dtype=np.int64)
-    fill_permutations(entropy[None], lengths, rows, out)
-    return out[0]
-
-
 def check_rows(n: int) -> None:
     """Refuse what the 32-bit draws cannot permute as numpy does: more than 2^32 rows."""
     if n > 2**32:

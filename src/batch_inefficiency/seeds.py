@@ -13,13 +13,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from .permutation import (
-    assembled_entropy,
-    check_rows,
-    fill_permutations,
-    permutation,
-    words,
-)
+from .permutation import assembled_entropy, check_rows, fill_permutations, words
 
 
 class Purpose(IntEnum):
@@ -36,8 +30,7 @@ def rng_for(base_seed: int, trial: int, purpose: Purpose, *extra: int) -> np.ran
 
     ``extra`` distinguishes sub-streams, e.g. the epoch for presentation orders.
     """
-    if base_seed < 0 or trial < 0 or any(e < 0 for e in extra):
-        raise ValueError("seeds, trials and extra keys must be non-negative")
+    _check_keys(base_seed, trial, *extra)
     key = (int(trial), int(purpose), *(int(e) for e in extra))
     return np.random.default_rng(np.random.SeedSequence(entropy=int(base_seed), spawn_key=key))
 
@@ -50,8 +43,7 @@ def epoch_permutation(base_seed: int, trial: int, epoch: int, n: int) -> np.ndar
     It is ``rng_for(base_seed, trial, Purpose.ORDER, epoch).permutation(n)``,
     computed by permutation.py (compiled, the same numbers).
     """
-    _check_keys(base_seed, trial, epoch)
-    return permutation(assembled_entropy(base_seed, trial, Purpose.ORDER, epoch), n)
+    return EpochOrders(base_seed, np.array([trial]), n)(epoch, np.zeros(1, dtype=np.int64))[0]
 
 
 class EpochOrders:
