@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import replace
 
+import llvmlite.binding
 import numpy as np
 import pytest
 import torch
@@ -112,6 +113,22 @@ def test_fused_kernel_skipping_zero_inputs_keeps_the_bits(
     dense = train(data, s)
     everyone = np.arange(4)
     assert_same_replicas(sparse, everyone, dense, everyone)
+
+
+@pytest.mark.skipif(
+    not llvmlite.binding.get_host_cpu_features().get("avx512f"),
+    reason="the same bits hold where LLVM's vector loops are AVX-512's (fused_path.py)",
+)
+@pytest.mark.parametrize("batch_size", [1, 3])
+@pytest.mark.parametrize(("dtype", "n_classes"), [("float32", 2), ("float32", 7), ("float64", 3)])
+def test_output_major_layer_keeps_the_bits(batch_size, dtype, n_classes, make_data, monkeypatch):
+    data = make_data(trials=(0, 1), n_inputs=12, n_classes=n_classes)
+    s = settings(path="fused", dtype=dtype, batch_size=batch_size, epochs=(6, 6))
+    output_major = train(data, s)
+    monkeypatch.setitem(fused_path.OUTPUT_MAJOR_BELOW, np.dtype(dtype), 0)  # hidden-major always
+    hidden_major = train(data, s)
+    everyone = np.arange(4)
+    assert_same_replicas(output_major, everyone, hidden_major, everyone)
 
 
 @pytest.mark.parametrize("path", ["fused", pytest.param("triton", marks=needs_triton)])

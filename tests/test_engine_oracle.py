@@ -121,6 +121,15 @@ def test_weights_equal_sgd_oracle(device_path, loss, batch, make_data):
 
 
 @pytest.mark.parametrize("device_path", PATHS)
+@pytest.mark.parametrize("loss", ["squared_error", "cross_entropy"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_five_classes_equal_sgd_oracle(device_path, loss, batch, make_data):
+    """Five outputs in float64: the fused kernel's hidden-major ``w2`` (three are output-major)."""
+    settings = settings_for(device_path, batch, model=ModelSpec(loss=loss))
+    assert_matches_oracle(make_data(trials=(0, 3), n_classes=5), settings)
+
+
+@pytest.mark.parametrize("device_path", PATHS)
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_other_activations_equal_oracle(device_path, activation, make_data):
     settings = settings_for(

@@ -17,6 +17,13 @@ the threads. The tricks of §8 that keep numba fast are deliberate:
   inputs zero, as in splice or german, skipping was 2-5% slower, so a task
   takes this path only from :data:`SPARSE_MIN_SHARE` zeros on). Only weights that
   are already inf could tell the difference, in the NaNs of a diverged replica;
+* with fewer outputs than :data:`OUTPUT_MAJOR_BELOW` (the width of the vector
+  loops LLVM makes of the hidden delta's sum over outputs), ``w2`` is held
+  output-major, ``[k, h]``: the hidden delta and the output layer's gradient run
+  along the hidden units in vector registers instead of along two to seven
+  outputs (splice on-line 1.37x, satimage 1.67x faster). Below that width the
+  hidden-major sum has no vector loop, so both add the outputs' terms in order
+  and give the same bits (tests/test_engine.py checks it on AVX-512 machines);
 * every scalar is in the weights' dtype (``one`` is passed in): an int or a
   Python float literal would silently promote float32 math to float64;
 * ``fastmath`` only with the flags that keep inf/NaN semantics (reassociation,
@@ -53,6 +60,8 @@ from .contract import ACTIVATION_CODES, LOSS_CODES, Problem, Replicas, step_scal
 _FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 # Skip zero inputs when at least this share of a task's training inputs are zero.
 SPARSE_MIN_SHARE = 0.5
+# Output-major w2 for fewer outputs than this (the reduction's vector width, module docstring).
+OUTPUT_MAJOR_BELOW = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
 
 # glibc's expf (sysdeps/ieee754/flt-32/e_expf.c, from Arm's optimized-routines,
 # MIT licence): 2^(k/32) from a table times a cubic in the remainder, in double.
@@ -181,6 +190,17 @@ def _activation_slope(a, code, one, zero):
     return one if a > zero else zero
 
 
+@njit(cache=True, fastmath={"contract"})
+def _times_slope(s, a, code, one, zero):
+    """``f'(z) · s`` with f'(z) from the output ``a``, in exactly that order.
+
+    Without ``reassoc`` (a function of its own, not inlined into a fastmath
+    body): LLVM may not regroup it as ``(a · s) · (1 - a)``, which it chose
+    for the output-major hidden delta and which changed the last bits.
+    """
+    return _activation_slope(a, code, one, zero) * s
+
+
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
 def _add_vec_mat(out, v, m):
     """``out += v @ m`` for ``v [p]``, ``m [p, q]``, eight rows of ``m`` per pass, then four.
@@ -265,17 +285,18 @@ def _add_outer(g, u, v):
 
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
-def _sample(w1, b1, w2, b2, g1, gb1, g2, gb2, x, nonzero, label, scale, act, loss, one, a1, d1,
-            z2):  # fmt: skip
+def _sample(w1, b1, w2, b2, g1, gb1, g2, gb2, x, nonzero, label, scale, act, loss, one,
+            output_major, a1, d1, z2):  # fmt: skip
     """Forward, backward and scaled gradient of one instance, added into the ``g*`` arrays.
 
     The ``g*`` are the weights themselves on-line, a batch accumulator
     otherwise: every weight is read before any is written. ``nonzero`` lists the
     inputs of ``x`` that are not zero: a zero input adds nothing to the hidden
-    sums nor to its row of ``g1`` (module docstring).
+    sums nor to its row of ``g1`` (module docstring). ``w2`` and ``g2`` are
+    ``[h, k]``, or ``[k, h]`` when ``output_major`` (:func:`outputs_major`).
     """
     h = w1.shape[1]
-    k = w2.shape[1]
+    k = b2.shape[0]
     zero = one - one
     a1[:] = b1  # hidden layer
     if nonzero.shape[0] < x.shape[0]:  # sparse inputs: the nonzero rows only
@@ -284,7 +305,7 @@ def _sample(w1, b1, w2, b2, g1, gb1, g2, gb2, x, nonzero, label, scale, act, los
         _add_vec_mat(a1, x, w1)
     _activate(a1, act, one, zero)
     z2[:] = b2  # output layer
-    _add_vec_mat(z2, a1, w2)
+    _add_vec_mat(z2, a1, w2.T if output_major else w2)
     if loss == 0:  # sigmoid + squared error: (o - t)·o·(1 - o)
         for c in range(k):  # one loop: split in two, the bits changed (module docstring)
             o = one / (one + _exp(-z2[c]))
@@ -299,12 +320,22 @@ def _sample(w1, b1, w2, b2, g1, gb1, g2, gb2, x, nonzero, label, scale, act, los
             total += z2[c]
         for c in range(k):
             z2[c] = (z2[c] / total - (one if c == label else zero)) * scale
-    for j in range(h):  # hidden delta, from w2 before its update
-        s = zero
+    if output_major:  # hidden delta, from w2 before its update: all units at once,
+        d1[:] = zero  # the outputs' terms added in order
         for c in range(k):
-            s += w2[j, c] * z2[c]
-        d1[j] = s * _activation_slope(a1[j], act, one, zero)
-    _add_outer(g2, a1, z2)
+            zc = z2[c]
+            for j in range(h):
+                d1[j] += w2[c, j] * zc
+        for j in range(h):
+            d1[j] = _times_slope(d1[j], a1[j], act, one, zero)
+        _add_outer(g2, z2, a1)
+    else:
+        for j in range(h):  # hidden delta, from w2 before its update
+            s = zero
+            for c in range(k):
+                s += w2[j, c] * z2[c]
+            d1[j] = _times_slope(s, a1[j], act, one, zero)
+        _add_outer(g2, a1, z2)
     gb2 += z2
     if nonzero.shape[0] < x.shape[0]:
         _add_rows_outer(g1, x, d1, nonzero)
@@ -323,10 +354,32 @@ def _apply(weights, grads):
         g[i] = 0
 
 
-@njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def _epoch(
+def _epoch_kernel(output_major: bool):
+    """The compiled epoch, :func:`_replica_epochs` with ``output_major`` a constant.
+
+    One kernel for each layout of ``w2``: tested at run time inside one kernel,
+    the branch slowed letter's on-line epochs 22%. Each is compiled (and cached)
+    only when a task needs it.
+    """
+
+    @njit(parallel=True, cache=True, fastmath=_FASTMATH)
+    def epoch(
+        w1, b1, w2, b2, x, cols, counts, y, order, trial_index, members, first, scale_full,
+        scale_last, batch, act, loss, one,
+    ):  # fmt: skip
+        _replica_epochs(w1, b1, w2, b2, x, cols, counts, y, order, trial_index, members, first,
+                        scale_full, scale_last, batch, act, loss, one, output_major)  # fmt: skip
+
+    return epoch
+
+
+_EPOCH = {major: _epoch_kernel(major) for major in (False, True)}
+
+
+@njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _replica_epochs(
     w1, b1, w2, b2, x, cols, counts, y, order, trial_index, members, first, scale_full,
-    scale_last, batch, act, loss, one,
+    scale_last, batch, act, loss, one, output_major,
 ):  # fmt: skip
     """One epoch for every replica, weights ``w1 [R, d, h]`` … ``b2 [R, k]`` updated in place.
 
@@ -339,7 +392,7 @@ def _epoch(
     presented to every member in turn (1.14x faster than a replica a thread).
     """
     n = order.shape[1]
-    h, k = w1.shape[2], w2.shape[2]
+    h, k = w1.shape[2], b2.shape[1]
     for g in prange(first.shape[0] - 1):
         group = members[first[g] : first[g + 1]]  # [m] replicas of trial row t
         t = trial_index[group[0]]
@@ -353,17 +406,17 @@ def _epoch(
                 for r in group:
                     _sample(
                         w1[r], b1[r], w2[r], b2[r], w1[r], b1[r], w2[r], b2[r],
-                        xi, nonzero, label, scale_full[r], act, loss, one, a1, d1, z2,
+                        xi, nonzero, label, scale_full[r], act, loss, one, output_major,
+                        a1, d1, z2,
                     )  # fmt: skip
         else:
             _batches(w1, b1, w2, b2, x[t], cols[t], counts[t], y[t], order[t], group, scale_full,
-                     scale_last, batch, act, loss, one, a1, d1, z2)  # fmt: skip
+                     scale_last, batch, act, loss, one, output_major, a1, d1, z2)  # fmt: skip
 
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
 def _batches(w1, b1, w2, b2, x, cols, counts, y, order, group, scale_full, scale_last, batch, act,
-             loss, one,
-             a1, d1, z2):  # fmt: skip
+             loss, one, output_major, a1, d1, z2):  # fmt: skip
     """One epoch in batches for the replicas ``group`` of one trial (rows ``x [n, d]``)."""
     n, m = order.shape[0], group.shape[0]
     g1 = np.zeros((m, w1.shape[1], w1.shape[2]), dtype=w1.dtype)  # batch sums per member
@@ -380,7 +433,7 @@ def _batches(w1, b1, w2, b2, x, cols, counts, y, order, group, scale_full, scale
                 scale = scale_full[r] if stop - start == batch else scale_last[r]
                 _sample(
                     w1[r], b1[r], w2[r], b2[r], g1[q], gb1[q], g2[q], gb2[q],
-                    xi, nonzero, label, scale, act, loss, one, a1, d1, z2,
+                    xi, nonzero, label, scale, act, loss, one, output_major, a1, d1, z2,
                 )  # fmt: skip
         for q in range(m):
             r = group[q]
@@ -403,6 +456,8 @@ class FusedTrainer:
         self._act = ACTIVATION_CODES[problem.spec.activation]
         self._loss = LOSS_CODES[problem.spec.loss]
         self._one = np_dtype.type(1)
+        self._output_major = problem.n_classes < OUTPUT_MAJOR_BELOW[np_dtype]
+        self._epoch = _EPOCH[self._output_major]
         self._groups: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None
         self._compile()
 
@@ -412,7 +467,7 @@ class FusedTrainer:
         shapes = ((0, d, 1), (0, 1), (0, 1, 1), (0, 1))
         no_replicas = [np.empty(shape, dtype=dtype) for shape in shapes]  # w1, b1, w2, b2
         none, no_rows = np.empty(0, dtype=dtype), np.empty(0, dtype=np.int64)
-        _epoch(
+        self._epoch(
             *no_replicas, self._x, self._cols, self._counts, self._y,
             np.empty((0, 0), dtype=np.int64), no_rows, no_rows,
             np.zeros(1, dtype=np.int64), none, none, self._batch, self._act, self._loss, self._one,
@@ -422,8 +477,13 @@ class FusedTrainer:
         """One epoch of every replica in ``replicas``; ``orders [T, n]`` per trial row."""
         dtype = self._x.dtype
         full, last = step_scales(replicas.lr, self._batch, self._x.shape[1], self._reduction)
-        _epoch(
-            *(p.numpy() for p in replicas.params),
+        w1, b1, w2, b2 = (p.numpy() for p in replicas.params)
+        w2_kernel = np.ascontiguousarray(w2.transpose(0, 2, 1)) if self._output_major else w2
+        self._epoch(
+            w1,
+            b1,
+            w2_kernel,
+            b2,
             self._x,
             self._cols,
             self._counts,
@@ -438,6 +498,8 @@ class FusedTrainer:
             self._loss,
             self._one,
         )
+        if self._output_major:
+            w2[...] = w2_kernel.transpose(0, 2, 1)
 
     def _trial_groups(self, trial_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:func:`trial_groups` of the active replicas, kept until they change."""
