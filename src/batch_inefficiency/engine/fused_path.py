@@ -368,11 +368,13 @@ def _apply(weights, grads):
 
 
 def _epoch_kernel(output_major: bool):
-    """The compiled epoch, :func:`_replica_epochs` with ``output_major`` a constant.
+    """The compiled epoch for one layout of ``w2``, with ``output_major`` a constant.
 
-    One kernel for each layout of ``w2``: tested at run time inside one kernel,
-    the branch slowed letter's on-line epochs 22%. Each is compiled (and cached)
-    only when a task needs it.
+    One kernel for each layout: tested at run time inside one kernel, the branch
+    slowed letter's on-line epochs 22%. The branch on ``output_major`` stays in
+    this body, where numba prunes it before it inlines the on-line loop (pruned
+    only after, inside an inlined function, the unused loop still cost seconds of
+    compilation). Each kernel is compiled (and cached) only when a task needs it.
     """
 
     @njit(parallel=True, cache=True, fastmath=_FASTMATH)
@@ -380,54 +382,66 @@ def _epoch_kernel(output_major: bool):
         w1, b1, w2, b2, x, cols, counts, y, order, trial_index, members, first, scale_full,
         scale_last, batch, act, loss, one,
     ):  # fmt: skip
-        _replica_epochs(w1, b1, w2, b2, x, cols, counts, y, order, trial_index, members, first,
-                        scale_full, scale_last, batch, act, loss, one, output_major)  # fmt: skip
+        """One epoch for every replica, weights ``w1 [R, d, h]`` … ``b2 [R, k]`` updated in place.
+
+        ``x [T, n, d]``, ``y [T, n]``; row ``x[t, i]``'s nonzero inputs are
+        ``cols[t, i, :counts[t, i]]`` (:func:`nonzero_inputs`); ``order [T, n]`` is each
+        trial's presentation order; replica r uses trial row ``trial_index[r]`` and step
+        scale ``scale_full[r]`` (``scale_last[r]`` for a short last batch). The replicas
+        come in groups that share a trial row, ``members[first[g]:first[g + 1]]``
+        (:func:`trial_groups`): one thread a group, each sample read once for the group
+        (1.14x faster than a replica a thread).
+        """
+        h, k = w1.shape[2], b2.shape[1]
+        for g in prange(first.shape[0] - 1):
+            group = members[first[g] : first[g + 1]]  # [m] replicas of trial row t
+            t = trial_index[group[0]]
+            a1 = np.empty(h, dtype=w1.dtype)
+            d1 = np.empty(h, dtype=w1.dtype)
+            z2 = np.empty(k, dtype=w1.dtype)
+            if batch == 1:
+                if output_major:
+                    _online_by_member(w1, b1, w2, b2, x, cols, counts, y, order, t, group,
+                                      scale_full, act, loss, one, a1, d1, z2)  # fmt: skip
+                else:
+                    _online_by_sample(w1, b1, w2, b2, x, cols, counts, y, order, t, group,
+                                      scale_full, act, loss, one, a1, d1, z2)  # fmt: skip
+            else:
+                _batches(w1, b1, w2, b2, x[t], cols[t], counts[t], y[t], order[t], group,
+                         scale_full, scale_last, batch, act, loss, one, output_major, a1, d1,
+                         z2)  # fmt: skip
 
     return epoch
 
 
-_EPOCH = {major: _epoch_kernel(major) for major in (False, True)}
+@njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _online_by_member(w1, b1, w2, b2, x, cols, counts, y, order, t, group, scale_full, act,
+                      loss, one, a1, d1, z2):  # fmt: skip
+    """On-line epoch of one trial's ``group`` with output-major ``w2``: an epoch a member.
+
+    Each member takes all of the epoch's samples before the next starts, so its
+    weights stay in L1 (module docstring); the members' updates are independent.
+    """
+    for r in group:
+        for s in range(order.shape[1]):
+            i = order[t, s]
+            _present(w1[r], b1[r], w2[r], b2[r], x[t, i], cols[t, i, : counts[t, i]], y[t, i],
+                     scale_full[r], act, loss, one, True, a1, d1, z2)  # fmt: skip
 
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
-def _replica_epochs(
-    w1, b1, w2, b2, x, cols, counts, y, order, trial_index, members, first, scale_full,
-    scale_last, batch, act, loss, one, output_major,
-):  # fmt: skip
-    """One epoch for every replica, weights ``w1 [R, d, h]`` … ``b2 [R, k]`` updated in place.
+def _online_by_sample(w1, b1, w2, b2, x, cols, counts, y, order, t, group, scale_full, act,
+                      loss, one, a1, d1, z2):  # fmt: skip
+    """On-line epoch of one trial's ``group`` with hidden-major ``w2``: a sample to each member."""
+    for s in range(order.shape[1]):
+        i = order[t, s]
+        xi, nonzero, label = x[t, i], cols[t, i, : counts[t, i]], y[t, i]
+        for r in group:
+            _present(w1[r], b1[r], w2[r], b2[r], xi, nonzero, label, scale_full[r], act, loss,
+                     one, False, a1, d1, z2)  # fmt: skip
 
-    ``x [T, n, d]``, ``y [T, n]``; row ``x[t, i]``'s nonzero inputs are
-    ``cols[t, i, :counts[t, i]]`` (:func:`nonzero_inputs`); ``order [T, n]`` is each
-    trial's presentation order; replica r uses trial row ``trial_index[r]`` and step scale
-    ``scale_full[r]`` (``scale_last[r]`` for a short last batch). The replicas
-    come in groups that share a trial row, ``members[first[g]:first[g + 1]]``
-    (:func:`trial_groups`): one thread a group, each sample read once and
-    presented to every member in turn (1.14x faster than a replica a thread).
-    """
-    n = order.shape[1]
-    h, k = w1.shape[2], b2.shape[1]
-    for g in prange(first.shape[0] - 1):
-        group = members[first[g] : first[g + 1]]  # [m] replicas of trial row t
-        t = trial_index[group[0]]
-        a1 = np.empty(h, dtype=w1.dtype)
-        d1 = np.empty(h, dtype=w1.dtype)
-        z2 = np.empty(k, dtype=w1.dtype)
-        if batch == 1 and output_major:  # on-line, a member at a time (module docstring)
-            for r in group:
-                for s in range(n):
-                    i = order[t, s]
-                    _present(w1[r], b1[r], w2[r], b2[r], x[t, i], cols[t, i, : counts[t, i]],
-                             y[t, i], scale_full[r], act, loss, one, True, a1, d1, z2)  # fmt: skip
-        elif batch == 1:  # on-line, each sample to every member in turn
-            for s in range(n):
-                i = order[t, s]
-                xi, nonzero, label = x[t, i], cols[t, i, : counts[t, i]], y[t, i]
-                for r in group:
-                    _present(w1[r], b1[r], w2[r], b2[r], xi, nonzero, label, scale_full[r], act,
-                             loss, one, output_major, a1, d1, z2)  # fmt: skip
-        else:
-            _batches(w1, b1, w2, b2, x[t], cols[t], counts[t], y[t], order[t], group, scale_full,
-                     scale_last, batch, act, loss, one, output_major, a1, d1, z2)  # fmt: skip
+
+_EPOCH = {major: _epoch_kernel(major) for major in (False, True)}
 
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
