@@ -389,8 +389,8 @@ def _epoch_kernel(output_major: bool):
         trial's presentation order; replica r uses trial row ``trial_index[r]`` and step
         scale ``scale_full[r]`` (``scale_last[r]`` for a short last batch). The replicas
         come in groups that share a trial row, ``members[first[g]:first[g + 1]]``
-        (:func:`trial_groups`): one thread a group, each sample read once for the group
-        (1.14x faster than a replica a thread).
+        (:func:`trial_groups`): one thread a group (1.14x faster than a replica a thread),
+        on-line a sample to each member in turn or an epoch a member (module docstring).
         """
         h, k = w1.shape[2], b2.shape[1]
         for g in prange(first.shape[0] - 1):
