@@ -46,12 +46,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.engine import CHUNK_ROWS, PATHS, EngineSettings, train
 from batch_inefficiency.engine.contract import Problem, Replicas
 from batch_inefficiency.engine.fused_path import set_threads
 from batch_inefficiency.models import ModelSpec, hidden_units, initial_weights, to_tensors
 from batch_inefficiency.seeds import epoch_permutation
-from batch_inefficiency.splits import TrialData
 
 N_INPUTS, N_CLASSES, N_TRAIN = 16, 26, 12_000  # letter
 RATES = (0.1, 0.01, 0.001, 0.0001)

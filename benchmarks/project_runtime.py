@@ -61,13 +61,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from batch_inefficiency.datasets import load_dataset
+from batch_inefficiency.data.datasets import load_dataset
+from batch_inefficiency.data.splits import TrialData, prepare_trials
+from batch_inefficiency.data.suites import large_tasks, read_sheet, suite_tasks
 from batch_inefficiency.engine import EngineSettings, train
-from batch_inefficiency.resources import task_shape
-from batch_inefficiency.runs import engine_settings
-from batch_inefficiency.scaling_config import study_batch_sizes
-from batch_inefficiency.splits import TrialData, prepare_trials
-from batch_inefficiency.suites import large_tasks, read_sheet, suite_tasks
+from batch_inefficiency.pipeline.resources import task_shape
+from batch_inefficiency.studies.replication.runs import engine_settings
+from batch_inefficiency.studies.scaling.config import study_batch_sizes
 
 try:
     from batch_inefficiency.engine.schedule import train_curve_epochs
@@ -232,9 +232,13 @@ def size_sweep_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame)
     widenings + the paper's rates), or, with ``--measured results``, the
     replica-epochs its trials.csv records."""
     # Imported here: --part replication also projects an engine from before the sweep.
-    from batch_inefficiency.size_sweep import calibration_rates
-    from batch_inefficiency.size_sweep_config import epoch_budget, sweep_methods, sweep_sizes
-    from batch_inefficiency.subsets import nested_subsets
+    from batch_inefficiency.data.subsets import nested_subsets
+    from batch_inefficiency.studies.size_sweep.config import (
+        epoch_budget,
+        sweep_methods,
+        sweep_sizes,
+    )
+    from batch_inefficiency.studies.size_sweep.runs import calibration_rates
 
     sweep, scaling = config["size_sweep"], config["scaling"]
     jobs = []

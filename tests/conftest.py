@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from batch_inefficiency.splits import TrialData
+from batch_inefficiency.data.splits import TrialData
 
 REPO = Path(__file__).resolve().parents[1]
 

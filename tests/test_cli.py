@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batch_inefficiency import cli
-from batch_inefficiency.datasets import read_manifest
+from batch_inefficiency.data.datasets import read_manifest
 
 DATASETS = Path(__file__).resolve().parents[1] / "resources" / "datasets"
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batch_inefficiency import cli, models
-from batch_inefficiency.config import check_workflow_config, load_schema
 from batch_inefficiency.errors import exit_on_error
+from batch_inefficiency.pipeline.config import check_workflow_config, load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "workflow" / "schemas"

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batch_inefficiency.datasets import (
-    add_dataset,
+from batch_inefficiency.data.datasets import (
     load_dataset,
     read_manifest,
     sha256_of,
     verify,
 )
+from batch_inefficiency.data.user_datasets import add_dataset
+from batch_inefficiency.data.vendoring import convert_dat
 from batch_inefficiency.errors import UserError
-from batch_inefficiency.vendoring import convert_dat
 
 
 def test_manifest_lists_43_tasks_and_every_file_verifies(datasets_root):

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from conftest import TRITON_DEVICE, needs_triton
 from torch import nn
 
+from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.engine import EngineSettings, RunResult, train
 from batch_inefficiency.models import ModelSpec
 from batch_inefficiency.seeds import epoch_permutation
-from batch_inefficiency.splits import TrialData
 
 RTOL, ATOL = 1e-9, 1e-12
 EPOCHS = 3

@@ -21,9 +21,9 @@ from batch_inefficiency.engine import loop as engine_loop
 from batch_inefficiency.engine.contract import Replicas
 from batch_inefficiency.engine.schedule import HoldPeaks, train_curve_epochs
 from batch_inefficiency.engine.stopping import LossBound
-from batch_inefficiency.metrics import majority_share, stalled, summarise_task
 from batch_inefficiency.models import ModelSpec
-from batch_inefficiency.runs import tidy_tables
+from batch_inefficiency.studies.replication.metrics import majority_share, stalled, summarise_task
+from batch_inefficiency.studies.replication.runs import tidy_tables
 
 
 class EveryEpoch(HoldPeaks):

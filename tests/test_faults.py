@@ -11,13 +11,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from batch_inefficiency import jobs
+from batch_inefficiency.data.splits import load_trial_data, save_trial_data
 from batch_inefficiency.engine import EngineSettings
 from batch_inefficiency.errors import FaultError, UserError, one_line
 from batch_inefficiency.files import atomic_output
-from batch_inefficiency.metrics import summarise_task_files
-from batch_inefficiency.runs import train_and_save
-from batch_inefficiency.splits import load_trial_data, save_trial_data
+from batch_inefficiency.pipeline import jobs
+from batch_inefficiency.studies.replication.metrics import summarise_task_files
+from batch_inefficiency.studies.replication.runs import train_and_save
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ KILL_MID_WRITE = """
 import os, signal
 import numpy as np
 import numpy.lib.format as fmt
-from batch_inefficiency.splits import TrialData, save_trial_data
+from batch_inefficiency.data.splits import TrialData, save_trial_data
 
 def write_array(fp, array, *args, **kwargs):
     fp.write(b"\\x93NUMPY half an array")

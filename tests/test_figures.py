@@ -21,7 +21,7 @@ from matplotlib.text import Annotation
 
 from batch_inefficiency import figures
 from batch_inefficiency.figures import across_tasks, illustration, large_task, style
-from batch_inefficiency.tables import GRID_COLUMNS
+from batch_inefficiency.studies.replication.tables import GRID_COLUMNS
 
 BATCHES = ["1", "10", "full"]
 RATES = [0.1, 0.01]
@@ -451,12 +451,12 @@ def test_each_figure_spec_names_exactly_its_functions_parameters():
 def test_size_sweep_figures_draw_lines_slopes_and_censored_bounds():
     from test_size_sweep import synthetic_sweep
 
-    from batch_inefficiency.size_sweep_tables import fit_table
+    from batch_inefficiency.studies.size_sweep.tables import fit_table
 
     table = synthetic_sweep({"a": 1.0, "b": 0.5}).assign(budget_epochs=1e3)
     table = pd.concat([table, table.assign(rates="grid")], ignore_index=True)
     table.loc[(table["size"] == 2000) & (table["batch_size"] == "full"), "epochs"] = np.inf
-    from batch_inefficiency.size_sweep_tables import add_speedups
+    from batch_inefficiency.studies.size_sweep.tables import add_speedups
 
     table = add_speedups(table)
     fig = figures.FIGURES["size_sweep_speedup"].draw(table, fit_table(table, "32", 0.95))
@@ -472,7 +472,7 @@ def test_size_sweep_figures_draw_lines_slopes_and_censored_bounds():
 def test_size_sweep_speedup_says_so_where_online_never_reached_the_target(tmp_path):
     from test_size_sweep import synthetic_sweep
 
-    from batch_inefficiency.size_sweep_tables import add_speedups, fit_table
+    from batch_inefficiency.studies.size_sweep.tables import add_speedups, fit_table
 
     table = synthetic_sweep({"a": 1.0}).assign(budget_epochs=1e3)
     grid = table.assign(rates="grid")

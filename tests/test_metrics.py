@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 
 from batch_inefficiency.batch_sizes import method_name
-from batch_inefficiency.metrics import (
+from batch_inefficiency.studies.replication.metrics import (
     best_rates,
     majority_share,
     stalled,
     summarise_task,
 )
-from batch_inefficiency.tables import tasks_table
+from batch_inefficiency.studies.replication.tables import tasks_table
 
 BASELINE = pd.Series({0: 0.2, 1: 0.2})  # majority share of each trial's hold-out split
 

@@ -4,12 +4,9 @@ import json
 
 import pandas as pd
 
-from batch_inefficiency.report import (
-    run_summary,
-    scaling_sentence,
-    short_verdicts,
-    size_sweep_sentence,
-)
+from batch_inefficiency.report.html import run_summary, short_verdicts
+from batch_inefficiency.studies.scaling.report import sentence as scaling_sentence
+from batch_inefficiency.studies.size_sweep.report import sentence as size_sweep_sentence
 
 
 def run_json(path, host: str, cpu: str, commit: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from batch_inefficiency.engine import plan
 from batch_inefficiency.errors import UserError
-from batch_inefficiency.resources import (
+from batch_inefficiency.pipeline.resources import (
     CALIBRATION,
     CALIBRATION_REPLICAS,
     MIN_MINUTES,

@@ -11,8 +11,11 @@ import yaml
 from conftest import REPO
 
 from batch_inefficiency import batch_sizes
+from batch_inefficiency.data.splits import save_trial_data
 from batch_inefficiency.errors import UserError
-from batch_inefficiency.scaling import (
+from batch_inefficiency.stats.intervals import median_ci
+from batch_inefficiency.stats.verdicts import verdict_c5
+from batch_inefficiency.studies.rate_search import (
     RateOutcome,
     SearchSettings,
     best_outcome,
@@ -23,17 +26,14 @@ from batch_inefficiency.scaling import (
     search_task,
     to_conventions,
 )
-from batch_inefficiency.scaling_config import check_scaling, study_batch_sizes
-from batch_inefficiency.scaling_fit import (
+from batch_inefficiency.studies.scaling.config import check_scaling, study_batch_sizes
+from batch_inefficiency.studies.scaling.fit import (
     DIMINISHING,
     NO_GAIN,
     PERFECT,
     fit_steps,
-    median_ci,
     regime,
 )
-from batch_inefficiency.splits import save_trial_data
-from batch_inefficiency.verdicts import verdict_c5
 
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 TRAINING = CONFIG["training"] | {

@@ -10,8 +10,8 @@ import torch
 
 from batch_inefficiency.figures import FIGURES, make_figure
 from batch_inefficiency.models import ModelSpec, Weights, initial_weights
-from batch_inefficiency.noise_scale import b_simple, noise_scales
-from batch_inefficiency.step_cost import step_costs
+from batch_inefficiency.studies.scaling.noise_scale import b_simple, noise_scales
+from batch_inefficiency.studies.scaling.step_cost import step_costs
 
 
 def autograd_b_simple(x, y, n_classes, spec: ModelSpec, weights: Weights) -> float:

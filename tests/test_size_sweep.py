@@ -10,21 +10,24 @@ import pytest
 import yaml
 from conftest import REPO, synthetic_data
 
+from batch_inefficiency.data.subsets import nested_subsets, stratified_order, subset_orders
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.seeds import Purpose, rng_for
-from batch_inefficiency.size_sweep import (
-    calibration_rates,
-    choose_target,
-    lowered_target,
-    sweep_method,
-)
-from batch_inefficiency.size_sweep_config import (
+from batch_inefficiency.stats.stability import WITHIN_TASK, with_within_claim, with_within_task
+from batch_inefficiency.stats.verdicts import verdict_c2_within
+from batch_inefficiency.studies.size_sweep.config import (
     check_size_sweep,
     epoch_budget,
     sweep_methods,
     sweep_sizes,
 )
-from batch_inefficiency.size_sweep_tables import (
+from batch_inefficiency.studies.size_sweep.runs import (
+    calibration_rates,
+    choose_target,
+    lowered_target,
+    sweep_method,
+)
+from batch_inefficiency.studies.size_sweep.tables import (
     add_speedups,
     censoring_summary,
     fit_table,
@@ -32,9 +35,6 @@ from batch_inefficiency.size_sweep_tables import (
     speedup,
     write_size_sweep_tables,
 )
-from batch_inefficiency.stability import WITHIN_TASK, with_within_claim, with_within_task
-from batch_inefficiency.subsets import nested_subsets, stratified_order, subset_orders
-from batch_inefficiency.verdicts import verdict_c2_within
 
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 SWEEP, SCALING = CONFIG["size_sweep"], CONFIG["scaling"]

@@ -5,9 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batch_inefficiency.datasets import Dataset, load_dataset
-from batch_inefficiency.seeds import Purpose, epoch_permutation, rng_for
-from batch_inefficiency.splits import (
+from batch_inefficiency.data.datasets import Dataset, load_dataset
+from batch_inefficiency.data.splits import (
     fit_minmax,
     load_trial_data,
     one_hot,
@@ -15,6 +14,7 @@ from batch_inefficiency.splits import (
     save_trial_data,
     stratified_split,
 )
+from batch_inefficiency.seeds import Purpose, epoch_permutation, rng_for
 
 
 @settings(max_examples=60, deadline=None)

@@ -9,7 +9,6 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
 
-from batch_inefficiency.stability import stability_label, verdict_stability
 from batch_inefficiency.stats import (
     Analysis,
     Settings,
@@ -27,8 +26,9 @@ from batch_inefficiency.stats import (
     time_to_target_table,
     tost,
 )
-from batch_inefficiency.survival import at_horizon, km_median, method_times, restricted_mean
-from batch_inefficiency.verdicts import claims_table
+from batch_inefficiency.stats.stability import stability_label, verdict_stability
+from batch_inefficiency.stats.survival import at_horizon, km_median, method_times, restricted_mean
+from batch_inefficiency.stats.verdicts import claims_table
 
 BATCHES = ["1", "10", "100", "full"]
 SETTINGS = Settings(bootstrap_seed=1, permutations=999)

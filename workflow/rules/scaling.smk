@@ -96,10 +96,10 @@ rule scaling_tables:
     params:
         level=SCALING["level"],
     script:
-        "../scripts/make_scaling_tables.py"
+        "../scripts/scaling_tables.py"
 
 
 rule scaling:
     """The scaling study alone: its tables and figures (`snakemake --cores all scaling`)."""
     input:
-        scaling_outputs(),
+        study_outputs("scaling"),

@@ -77,10 +77,10 @@ rule size_sweep_tables:
         mini_batch=SIZE_SWEEP["mini_batch"],
         level=SIZE_SWEEP["level"],
     script:
-        "../scripts/make_size_sweep_tables.py"
+        "../scripts/size_sweep_tables.py"
 
 
 rule size_sweep:
     """The size sweep alone: its tables and figures (`snakemake size_sweep --cores all`)."""
     input:
-        size_sweep_outputs(),
+        study_outputs("size_sweep"),

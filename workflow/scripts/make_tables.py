@@ -1,8 +1,8 @@
-# Adapter: snakemake.* -> batch_inefficiency.tables.write_tables; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.replication.tables.write_tables; stderr -> log.
 import sys
 
-from batch_inefficiency.jobs import start_job
-from batch_inefficiency.tables import write_tables
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.replication.tables import write_tables
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 table = write_tables(

@@ -1,9 +1,10 @@
-# Adapter: snakemake.* -> batch_inefficiency.noise_scale.noise_scale_task; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.scaling.noise_scale.noise_scale_task; stderr -> log.
 import sys
 
-from batch_inefficiency.noise_scale import noise_scale_task
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.scaling.noise_scale import noise_scale_task
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 frame = noise_scale_task(
     split=snakemake.input.split,
     weights=snakemake.input.weights,

@@ -1,8 +1,8 @@
-# Adapter: snakemake.* -> batch_inefficiency.splits.write_splits; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.data.splits.write_splits; stderr -> log.
 import sys
 
-from batch_inefficiency.splits import write_splits
-from batch_inefficiency.jobs import start_job
+from batch_inefficiency.data.splits import write_splits
+from batch_inefficiency.pipeline.jobs import start_job
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 data = write_splits(

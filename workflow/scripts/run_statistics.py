@@ -1,8 +1,8 @@
-# Adapter: snakemake.* -> batch_inefficiency.statistics_stage.write_statistics; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.replication.statistics.write_statistics; stderr -> log.
 import sys
 
-from batch_inefficiency.jobs import start_job
-from batch_inefficiency.statistics_stage import write_statistics
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.replication.statistics import write_statistics
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 claims = write_statistics(
@@ -14,6 +14,6 @@ claims = write_statistics(
     statistics=snakemake.params.statistics,
     target_tolerance=snakemake.params.target_tolerance,
     out=dict(snakemake.output.items()),
-    within_task=next(iter(snakemake.input.within_task), None),  # none: no size sweep
+    study_claims=snakemake.input.study_claims,
 )
 print(claims.to_string(), file=sys.stderr)

@@ -1,11 +1,12 @@
-# Adapter: snakemake.* -> batch_inefficiency.scaling.search_task; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.rate_search.search_task; stderr -> log.
 import json
 import sys
 from pathlib import Path
 
-from batch_inefficiency.scaling import search_task
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.rate_search import search_task
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 info = search_task(
     split=snakemake.input.split,
     out_dir=Path(snakemake.output.search).parent,

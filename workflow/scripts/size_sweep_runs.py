@@ -1,9 +1,9 @@
-# Adapter: snakemake.* -> batch_inefficiency.size_sweep.write_method; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.size_sweep.runs.write_method; stderr -> log.
 import json
 import sys
 
-from batch_inefficiency.jobs import start_job
-from batch_inefficiency.size_sweep import write_method
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.size_sweep.runs import write_method
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 summaries = write_method(

@@ -1,9 +1,9 @@
-# Adapter: snakemake.* -> batch_inefficiency.size_sweep.write_target; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.size_sweep.runs.write_target; stderr -> log.
 import json
 import sys
 
-from batch_inefficiency.jobs import start_job
-from batch_inefficiency.size_sweep import write_target
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.size_sweep.runs import write_target
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 info = write_target(

@@ -1,9 +1,10 @@
-# Adapter: snakemake.* -> batch_inefficiency.step_cost.step_cost_task; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.scaling.step_cost.step_cost_task; stderr -> log.
 import sys
 
-from batch_inefficiency.step_cost import step_cost_task
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.scaling.step_cost import step_cost_task
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 frame = step_cost_task(
     split=snakemake.input.split,
     out=snakemake.output.csv,

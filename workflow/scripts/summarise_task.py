@@ -1,8 +1,8 @@
-# Adapter: snakemake.* -> batch_inefficiency.metrics.summarise_task_files; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.replication.metrics.summarise_task_files; stderr -> log.
 import sys
 
-from batch_inefficiency.jobs import start_job
-from batch_inefficiency.metrics import summarise_task_files
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.replication.metrics import summarise_task_files
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 rates = summarise_task_files(

@@ -1,8 +1,8 @@
-# Adapter: snakemake.* -> batch_inefficiency.runs.train_task; stderr (progress) -> log.
+# Adapter: snakemake.* -> batch_inefficiency.studies.replication.runs.train_task; stderr (progress) -> log.
 from pathlib import Path
 
-from batch_inefficiency.jobs import start_job
-from batch_inefficiency.runs import train_task
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.studies.replication.runs import train_task
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 train_task(

@@ -1,8 +1,8 @@
-# Adapter: snakemake.* -> batch_inefficiency.report.build_report; stderr -> log.
+# Adapter: snakemake.* -> batch_inefficiency.report.html.build_report; stderr -> log.
 import sys
 
-from batch_inefficiency.jobs import start_job
-from batch_inefficiency.report import TABLES, build_report
+from batch_inefficiency.pipeline.jobs import start_job
+from batch_inefficiency.report.html import TABLES, build_report, study_inputs
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 build_report(
@@ -13,12 +13,6 @@ build_report(
     quick=snakemake.params.quick,
     command=snakemake.params.command,
     out=snakemake.output.html,
-    scaling={k: snakemake.input[f"scaling_{k}"] for k in ("scaling", "fit", "claim")},
-    size_sweep={
-        k: snakemake.input[f"size_sweep_{k}"]
-        for k in ("sweep", "fit", "claim")
-        if f"size_sweep_{k}" in snakemake.input.keys()
-    }
-    or None,
+    studies=study_inputs(snakemake.input),
 )
 print(f"wrote {snakemake.output.html}", file=sys.stderr)

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from batch_inefficiency import batch_sizes
+from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.models import Weights, from_tensors, initial_weights, to_tensors
 from batch_inefficiency.seeds import EpochOrders
-from batch_inefficiency.splits import TrialData
 
 from .contract import Problem, Replicas, Trainer
 from .evaluation import EpochScores, Evaluator

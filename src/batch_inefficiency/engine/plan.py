@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 
 from batch_inefficiency import batch_sizes
+from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.models import hidden_units, weight_count
-from batch_inefficiency.splits import TrialData
 
 from .settings import DTYPES, EngineSettings, check_settings, fail, is_int
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from batch_inefficiency import batch_sizes
+from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.models import Weights
 from batch_inefficiency.provenance import provenance
-from batch_inefficiency.splits import TrialData
 
 from .plan import FUSED_MAX_WORK, Plan
 from .settings import EngineSettings

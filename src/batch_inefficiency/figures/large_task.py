@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from batch_inefficiency import batch_sizes
-from batch_inefficiency.metrics import filled_matrix
+from batch_inefficiency.studies.replication.metrics import filled_matrix
 
 from .style import (
     DOUBLE,

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from batch_inefficiency.scaling_fit import REGIME_FACTOR
+from batch_inefficiency.studies.scaling.fit import REGIME_FACTOR
 
 from .style import (
     DOUBLE,

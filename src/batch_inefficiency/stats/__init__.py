@@ -2,7 +2,7 @@
 
 Every test comes from scipy.stats, statsmodels or scikit-posthocs; this module
 only chooses the inputs, collects the results in one table (one row per test)
-and leaves the verdicts to :mod:`batch_inefficiency.verdicts`.
+and leaves the verdicts to :mod:`batch_inefficiency.stats.verdicts`.
 
 Inputs are the pipeline's metrics alone: the per-task table (each method at its
 best rate), and per task the per-rate and per-trial tables. No run file is read,
@@ -22,7 +22,7 @@ row of tests.csv names its ``alternative``.
 the majority share) has its *epochs needed* censored at its budget; a trial that
 never reached the target, or stalled, has its epochs to target censored at its
 budget. Every comparison of epochs to target first censors all methods compared
-at their **common horizon** (:mod:`batch_inefficiency.survival`), so the rank
+at their **common horizon** (:mod:`batch_inefficiency.stats.survival`), so the rank
 tests see a censored value as at least as large as every observed one. Each speed
 row says how many tasks or trials were censored, per method (``censored``).
 

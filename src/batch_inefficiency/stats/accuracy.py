@@ -7,7 +7,7 @@ from scipy import stats as sps
 from statsmodels.stats.weightstats import ttost_paired
 
 from batch_inefficiency.batch_sizes import FULL, ONLINE
-from batch_inefficiency.metrics import best_rate_trials
+from batch_inefficiency.studies.replication.metrics import best_rate_trials
 
 from .common import (
     ACCURACY,

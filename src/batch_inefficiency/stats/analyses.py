@@ -13,7 +13,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from batch_inefficiency.batch_sizes import FULL, ONLINE
-from batch_inefficiency.survival import (
+from batch_inefficiency.stats.survival import (
     Censored,
     km_median,
     logrank_p,

@@ -12,10 +12,10 @@ import scikit_posthocs as sp
 from scipy import stats as sps
 
 from batch_inefficiency.batch_sizes import method_name, positions, sort_key
-from batch_inefficiency.metrics import best_rate_trials
-from batch_inefficiency.survival import (
+from batch_inefficiency.stats.survival import (
     method_times,
 )
+from batch_inefficiency.studies.replication.metrics import best_rate_trials
 
 from .common import (
     ACCURACY,

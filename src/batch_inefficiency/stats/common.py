@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from batch_inefficiency.metrics import tolerance_suffix
+from batch_inefficiency.studies.replication.metrics import tolerance_suffix
 
 MIN_TASKS = 5  # fewer paired tasks than this: an across-task test is not computable
 MIN_TRIALS = 3  # fewer paired trials: a within-task test is not computable

@@ -13,7 +13,7 @@ import statsmodels.api as sm
 from scipy import stats as sps
 
 from batch_inefficiency.batch_sizes import FULL, ONLINE
-from batch_inefficiency.survival import (
+from batch_inefficiency.stats.survival import (
     method_times,
     restricted_mean,
 )

@@ -1,0 +1,194 @@
+# The input functions and per-stage constants of the rules files, one section per stage
+# or study (functions only: each rules file holds rules only). common.smk gives the config
+# and paths they use.
+from batch_inefficiency.studies.scaling.config import study_batch_sizes
+from batch_inefficiency.studies.size_sweep.config import sweep_methods
+
+# ---- metrics.smk ----
+
+
+def metrics_given(task):
+    """A task's metrics are taken as given when asked (statistics_from_metrics), they exist
+    and none of its run files does."""
+    metrics = [results("metrics", task, name) for name in ("rates.csv", "trials.csv")]
+    runs = [
+        results("runs", task, batch, name)
+        for batch in batch_sizes(task)
+        for name in ("curves.csv.gz", "replicas.csv")
+    ]
+    return given(metrics, runs)
+
+
+def metrics_settings():
+    """The metrics stage's settings: the config's, plus the stability analysis' tolerances."""
+    stability = config["statistics"]["stability"]
+    return config["metrics"] | {"alternative_tolerances": stability["tolerances"]}
+
+
+# Tasks whose metrics the summarise_task rule computes; the others' are given.
+SUMMARISED = [task for task in TASKS if not metrics_given(task)]
+if len(SUMMARISED) < len(TASKS):
+    print(
+        f"Note: metrics of {len(TASKS) - len(SUMMARISED)} task(s) taken as given (they exist "
+        "and no run file does); the statistics are recomputed from them.",
+        file=sys.stderr,
+    )
+
+
+def run_files(kind):
+    """Input function: one run file of each batch size of the task (kind: curves, replicas)."""
+    name = {"curves": "curves.csv.gz", "replicas": "replicas.csv"}[kind]
+
+    def files(wildcards):
+        return [
+            results("runs", wildcards.task, batch, name)
+            for batch in batch_sizes(wildcards.task)
+        ]
+
+    return files
+
+
+# ---- scaling.smk ----
+
+
+def scaling_batch_sizes(task):
+    """Batch sizes of the scaling study on a task (the config's list, or powers then full)."""
+    return study_batch_sizes(SCALING, n_train_bound(task))
+
+
+def scaling_files(name):
+    """One file of every rate search of the scaling study (search.json, trials.csv, ...)."""
+    return [
+        results("scaling", task, batch, name)
+        for task in SCALING_TASKS
+        for batch in scaling_batch_sizes(task)
+    ]
+
+
+# ---- size_sweep.smk ----
+
+
+def size_sweep_files(name):
+    """One file of every task x method of the size sweep (trials.csv, searches.json)."""
+    return [
+        results("size_sweep", task, batch, name)
+        for task in SIZE_SWEEP_TASKS
+        for batch in sweep_methods(SIZE_SWEEP)
+    ]
+
+
+# The sweep's tables are taken as given (the committed reference tables) when asked, where
+# they exist and none of its run files does: nothing is trained for them.
+SIZE_SWEEP_GIVEN = is_on(SIZE_SWEEP) and given(
+    [results("tables", name) for name in STUDIES["size_sweep"].table_files()],
+    size_sweep_files("trials.csv"),
+)
+if SIZE_SWEEP_GIVEN:
+    print(
+        "Note: the size sweep's tables taken as given (they exist and no run file does).",
+        file=sys.stderr,
+    )
+
+
+def size_sweep_inputs(name):
+    """Input function of the tables rule: the sweep's files, none when they are given."""
+
+    def files(wildcards):
+        if SIZE_SWEEP_GIVEN:
+            return []
+        if name == "target.json":
+            return [results("size_sweep", task, name) for task in SIZE_SWEEP_TASKS]
+        return size_sweep_files(name)
+
+    return files
+
+
+# ---- statistics.smk ----
+
+
+def study_claims(wildcards):
+    """The claim tables of the studies beyond the paper that run (their rows join claims.csv)."""
+    return [
+        results("tables", f"{STUDIES[name].claim_table}.csv")
+        for name in RUN_STUDIES
+        if STUDIES[name].claim_table is not None
+    ]
+
+
+# ---- figures.smk ----
+
+
+def report_figures():
+    """The figures of the studies that run, in the specification's order."""
+    sections = {STUDIES[name].figure_section for name in RUN_STUDIES}
+    return [name for name, spec in FIGURES.items() if spec.section in sections]
+
+
+def figure_input_files():
+    """Files of each table a figure may read (the ``inputs`` of figures.spec.FIGURES)."""
+    large = LARGE_TASK or []
+    return {
+        "curves": expand(
+            rules.train.output.curves, task=large, batch=batch_sizes(LARGE_TASK)
+        ),
+        "rates": expand(rules.summarise_task.output.rates, task=large),
+        "trials": expand(rules.summarise_task.output.trials, task=large),
+        "tasks": rules.make_tables.output.tasks,
+        "grid": rules.make_tables.output.grid,
+        "cd": rules.run_statistics.output.critical_difference,
+        "scaling": rules.scaling_tables.output.scaling,
+        "scaling_fit": rules.scaling_tables.output.fit,
+        "size_sweep": rules.size_sweep_tables.output.sweep if is_on(SIZE_SWEEP) else [],
+        "size_sweep_fit": (
+            rules.size_sweep_tables.output.fit if is_on(SIZE_SWEEP) else []
+        ),
+    }
+
+
+def figure_inputs(wildcards):
+    """Input function of the plot rule: the figure's inputs, by name."""
+    files = figure_input_files()
+    return {name: files[name] for name in FIGURES[wildcards.figure].inputs}
+
+
+def figure_options(wildcards):
+    """The figure's options (keyword arguments besides its tables)."""
+    values = {"task": LARGE_TASK, "alpha": config["statistics"]["alpha"]}
+    return {name: values[name] for name in FIGURES[wildcards.figure].options}
+
+
+def figure_caption(wildcards):
+    """The figure's caption (rendered by workflow/report/figure.rst)."""
+    return FIGURES[wildcards.figure].caption
+
+
+def figure_labels(file_format):
+    """Snakemake-report labels of a figure file: its label and the format."""
+
+    def labels(wildcards):
+        return {"figure": FIGURES[wildcards.figure].label, "format": file_format}
+
+    return labels
+
+
+# ---- report.smk ----
+
+
+def study_tables(wildcards):
+    """The tables of every study beyond the paper that runs, by study and table name (the
+    report's sections, from the study registry)."""
+    return {
+        f"{name}__{table}": results("tables", f"{table}.csv")
+        for name in RUN_STUDIES
+        if STUDIES[name].report_section is not None
+        for table in STUDIES[name].tables
+    }
+
+
+def all_run_records(wildcards):
+    """run.json of every training job of the suite."""
+    return [
+        results("runs", task, batch, "run.json")
+        for task in TASKS
+        for batch in batch_sizes(task)
+    ]
