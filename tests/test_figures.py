@@ -134,6 +134,7 @@ def tasks_frame() -> pd.DataFrame:
             "batch_epochs_to_target": 20.0,
             "batch_censored": [0, 1, 0, 2, 0],
             "speedup": speedups,
+            "speedup_bound": ["", "at least", "", "at most", ""],
             "speedup_to_target": speedups,
         }
     )
@@ -223,18 +224,19 @@ def test_large_task_grid_colours_accuracy_and_marks_divergence_censoring_and_bes
     assert fig.axes[1].get_ylabel() == "Test accuracy (%)"  # the colour bar
 
 
-def test_speedup_vs_size_fits_ols_on_logs_and_opens_censored_tasks():
+def test_speedup_vs_size_fits_ols_on_logs_and_marks_the_bounds_of_the_table():
     tasks = tasks_frame()
     fig = across_tasks.speedup_vs_size(tasks)
     (ax,) = fig.axes
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
     assert ax.get_xlabel() == "Training-set size (instances)"
-    points = [line for line in ax.get_lines() if line.get_marker() == "o"]
-    filled = [line for line in points if line.get_markerfacecolor() != "none"]
-    open_ = [line for line in points if line.get_markerfacecolor() == "none"]
-    assert sum(len(line.get_xdata()) for line in points) == len(tasks)
-    assert len(open_[0].get_xdata()) == int((tasks["batch_censored"] > 0).sum())
-    assert len(filled[0].get_xdata()) == int((tasks["batch_censored"] == 0).sum())
+    drawn = {line.get_marker(): line for line in ax.get_lines() if line.get_marker() != "None"}
+    assert sum(len(line.get_xdata()) for line in drawn.values()) == len(tasks)
+    # a task is drawn as a bound exactly where tasks.csv calls its speed-up one
+    for marker, word in (("o", ""), ("^", "at least"), ("v", "at most")):
+        expected = tasks.loc[tasks["speedup_bound"] == word, "train_size"].to_numpy(float)
+        assert list(drawn[marker].get_xdata()) == list(expected)
+        assert (drawn[marker].get_markerfacecolor() == "none") == (word != "")
     slope, _ = np.polyfit(np.log10(tasks["train_size"]), np.log10(tasks["speedup"]), 1)
     (fit,) = [line for line in ax.get_lines() if line.get_label().startswith("OLS")]
     x, y = fit.get_data()

@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 
 from batch_inefficiency.batch_sizes import method_name
+from batch_inefficiency.stats.common import Analysis, Study
+from batch_inefficiency.stats.speed import c1_across, task_speeds
 from batch_inefficiency.studies.replication.metrics import (
     best_rates,
     majority_share,
@@ -143,7 +145,7 @@ def test_a_method_that_never_learns_is_censored_not_fastest():
     than on-line (the 8x8 digits case). Its best accuracy is not above the majority share,
     so its epochs needed are censored at its budget, and so are its epochs to target."""
     chance = [0.1, 0.105, 0.1, 0.1, 0.1, 0.1] + [0.1] * 45  # peaks at epoch 1, by noise
-    learning = list(np.minimum(0.1 + 0.016 * np.arange(51), 0.9))  # peaks at epoch 50
+    learning = list(np.minimum(0.1 + 0.032 * np.arange(51), 0.9))  # peaks at epoch 25
     hold = {("1", 0.1, t): learning for t in (0, 1)} | {("full", 0.1, t): chance for t in (0, 1)}
     curves, replicas = make_run(hold, budget=50)
     baseline = pd.Series({0: 0.1, 1: 0.1})
@@ -155,9 +157,36 @@ def test_a_method_that_never_learns_is_censored_not_fastest():
     assert row(rates, "full", 0.1)["speedup_vs_online"] >= 1  # not 1/50
     assert per_trial[per_trial["batch_size"] == "full"]["censored"].all()
     table = tasks_table({"digits": ({"train_size": 100}, rates, per_trial)})
-    assert table.loc[0, "batch_needed_censored"] and table.loc[0, "speedup_bound"] == (
-        "lower bound"
-    )
+    assert table.loc[0, "batch_needed_censored"] and table.loc[0, "speedup_bound"] == "at least"
+
+
+def test_a_method_that_peaks_at_the_end_of_its_budget_has_not_finished():
+    """A peak at or after 95% of the budget is censored (at least the peak): the speed-up is a
+    bound in the per-task table, in the speeds every test reads and in the tests' counts."""
+    late = list(np.minimum(0.1 + 0.016 * np.arange(51), 0.9))  # peaks at epoch 50 of 50
+    early = list(np.minimum(0.1 + 0.08 * np.arange(51), 0.9))  # peaks at epoch 10
+    hold = {("1", 0.1, t): early for t in (0, 1)} | {("full", 0.1, t): late for t in (0, 1)}
+    curves, replicas = make_run(hold, budget=50)
+    rates, per_trial = summarise_task(curves, replicas, 0.01, pd.Series({0: 0.1, 1: 0.1}))
+    full = row(rates, "full", 0.1)
+    assert full["learned"] and not full["needed_censored"] and full["epochs_needed"] == 50
+    table = tasks_table({"late": ({"train_size": 100}, rates, per_trial)}, budget_hit=0.95)
+    task = table.iloc[0]
+    assert task["online_finished"] and not task["batch_finished"]
+    assert task["batch_needed_censored"] and not task["online_needed_censored"]
+    assert task["speedup"] == 5.0 and task["speedup_bound"] == "at least"
+    # swapped: on-line peaks at its budget, so the ratio is at most its value
+    swapped = {("1", 0.1, t): late for t in (0, 1)} | {("full", 0.1, t): early for t in (0, 1)}
+    curves, replicas = make_run(swapped, budget=50)
+    rates, per_trial = summarise_task(curves, replicas, 0.01, pd.Series({0: 0.1, 1: 0.1}))
+    task = tasks_table({"late": ({"train_size": 100}, rates, per_trial)}).iloc[0]
+    assert task["speedup_bound"] == "at most"
+    # the tests read the same bound: a study of such tasks counts them as censored
+    study = Study(pd.concat([table] * 6, ignore_index=True).assign(task=list("abcdef")), {})
+    speeds = task_speeds(study, Analysis(), "epochs_needed")
+    assert speeds["batch_censored"].all() and (speeds["speedup_bound"] == "at least").all()
+    c1 = c1_across(speeds, Analysis(), "epochs_needed", seed=0)
+    assert "batch 6 of 6 tasks" in c1.censored
 
 
 SATURATED = [1.0, 1.05, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1]  # rises, then flat

@@ -32,7 +32,6 @@ from batch_inefficiency.studies.size_sweep.tables import (
     censoring_summary,
     fit_table,
     slope_row,
-    speedup,
     write_size_sweep_tables,
 )
 
@@ -138,9 +137,21 @@ def test_one_method_runs_every_size_with_tuned_and_paper_rates(paper_rates):
 
 
 def test_speedup_bounds():
-    assert speedup(100, 10, 500) == (10.0, "")
-    assert speedup(np.inf, 10, 500) == (50.0, "at least")
-    assert np.isnan(speedup(100, np.inf, 500)[0])
+    table = add_speedups(
+        pd.DataFrame(
+            {
+                "task": "t",
+                "size": [1, 1, 2, 2, 3, 3, 4, 4],
+                "rates": "tuned",
+                "batch_size": ["1", "full"] * 4,
+                "epochs": [10, 100, 10, np.inf, np.inf, 100, np.inf, np.inf],
+                "budget_epochs": 500.0,
+            }
+        )
+    )
+    full = table[table["batch_size"] == "full"]
+    assert list(full["speedup_bound"]) == ["", "at least", "at most", "unknown"]
+    assert list(full["speedup"])[:3] == [10.0, 50.0, 0.2] and np.isnan(list(full["speedup"])[3])
 
 
 def synthetic_sweep(slopes: dict[str, float], sizes=(250, 500, 1000, 2000), noise=0.0):

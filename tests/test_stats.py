@@ -54,7 +54,10 @@ def synthetic_task(rng, speedup: float, acc_gap: float, trials: int = 6, batches
             for suffix in ("_tol0.005", "_tol0.02"):
                 row[f"epochs_to_target{suffix}"], row[f"censored{suffix}"] = epochs, False
             rows.append(row)
-        rates.append({"batch_size": batch, "lr": 0.1 / 10**i, "best": True})
+        rates.append(
+            {"batch_size": batch, "lr": 0.1 / 10**i, "best": True}
+            | {"max_hold_acc": 0.9, "epochs_needed": 50}
+        )
     return pd.DataFrame(rates), pd.DataFrame(rows)
 
 
@@ -136,6 +139,7 @@ def speeds_frame(sizes, speedups, budgets=None) -> pd.DataFrame:
             "batch_budget": BUDGET if budgets is None else budgets,
             "online_censored": False,
             "batch_censored": False,
+            "speedup_bound": "",
             "trials": np.nan,
         }
     )
@@ -388,6 +392,9 @@ def test_stability_table_marks_robust_and_fragile_verdicts():
         "measure: epochs to target",
         "one-sided",
         "tasks: without the large task",
+        "ties to the smaller rate",
+        "C3: every task, within the paper's budgets",
+        "C4: batch sizes mostly observed",
     ]
     study = synthetic_study(5, lambda size, rng: 10 * rng.lognormal(0, 0.2), acc_gap=0.0)
     table = verdict_stability(study, columns, SETTINGS).set_index("claim")
@@ -401,3 +408,27 @@ def test_stability_table_marks_robust_and_fragile_verdicts():
     assert stability_label(row, ["a", "c", "e"]) == (
         "fragile: c -> partly supported (not computable: e)"
     )
+
+
+def test_a_test_that_cannot_reach_alpha_with_its_n_is_not_computable():
+    """Five tasks, every difference of one sign: the exact signed-rank p is 2 / 2^5 = 0.0625,
+    so no data could reject at 0.05, and the test says so instead of deciding anything."""
+    row = signed_rank("C1", "across tasks", np.array([0.5, 0.7, 0.9, 1.1, 1.3]), "two-sided")
+    assert not row.computable and row.notes == "not computable: n = 5: smallest attainable p 0.0625"
+    one_sided = signed_rank("C1", "across tasks", np.array([0.5, 0.7, 0.9, 1.1, 1.3]), "greater")
+    assert one_sided.computable and one_sided.p_value == pytest.approx(1 / 32)
+    assert signed_rank("C1", "across tasks", np.arange(1.0, 7.0), "two-sided").computable
+
+
+def test_a_subset_too_small_to_reject_gives_not_computable_not_a_flip():
+    """Six tasks, and a subset of five: there C1's test cannot reach alpha (smallest
+    attainable p 0.0625), so its cell is not computable and C1 stays robust, the subset named."""
+    study = synthetic_study(2, lambda size, rng: 10 * rng.lognormal(0, 0.2), 0.0, n_tasks=5)
+    columns = {"primary": Analysis(), "tasks: five": Analysis(task_set="without_large")}
+    table = verdict_stability(study, columns, SETTINGS).set_index("claim")
+    assert table.loc["C1", "primary"] == "supported"
+    assert table.loc["C1", "tasks: five"] == "not computable"
+    assert table.loc["C1", "stability"] == "robust (not computable: tasks: five)"
+    five = run_tests(study, Analysis(task_set="without_large"))
+    across = five[five["test"].str.startswith("across tasks: signed-rank on log speed-up")]
+    assert across["notes"].str.contains("n = 5: smallest attainable p 0.0625").all()

@@ -162,7 +162,9 @@ def test_tables_agree_with_metrics_computed_from_the_records(tiny_run):
                 needed = epoch if learned and typical else int(budget[lr == rate][0])
                 by_rate[rate] = (mean[epoch], -needed, test[lr == rate, epoch].mean(), needed)
             rate = max(by_rate, key=lambda r: (*by_rate[r][:2], r))  # ties: the larger rate
-            best[batch] = (rate, by_rate[rate][2], by_rate[rate][3])
+            # finished: learned, and peaked before 95% of its budget (docs/statistics.md)
+            done = by_rate[rate][3] < 0.95 * int(budget[lr == rate][0])
+            best[batch] = (rate, by_rate[rate][2], by_rate[rate][3], done)
         online, batch = best["1"], best["full"]
         row = tasks.loc[task]
         assert row["majority_share"] == pytest.approx(majority)
@@ -170,7 +172,14 @@ def test_tables_agree_with_metrics_computed_from_the_records(tiny_run):
         assert row["online_acc"] == pytest.approx(online[1])
         assert row["batch_acc"] == pytest.approx(batch[1])
         assert (row["online_epochs"], row["batch_epochs"]) == (online[2], batch[2])
-        assert row["speedup"] == pytest.approx(max(batch[2], 1) / max(online[2], 1))
+        assert (row["online_finished"], row["batch_finished"]) == (online[3], batch[3])
+        word = {(True, True): "", (False, True): "at least", (True, False): "at most"}
+        expected = word.get((batch[3], online[3]), "unknown")
+        assert str(row["speedup_bound"]).replace("nan", "") == expected
+        if expected != "unknown":
+            assert row["speedup"] == pytest.approx(max(batch[2], 1) / max(online[2], 1))
+        else:
+            assert np.isnan(row["speedup"])
     grid = pd.read_csv(tiny_run / "tables" / "large_task_grid.csv", dtype={"batch_size": str})
     assert sorted(set(grid["batch_size"])) == ["1", "7", "full"]
     assert len(grid) == 3 * 2 and grid["best"].sum() == 3
@@ -195,7 +204,7 @@ def test_statistics_rerun_from_the_metrics_alone(repo, tmp_path, tiny_run):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "metrics of 2 task(s) taken as given" in result.stderr
     assert not (tmp_path / "given" / "runs").exists()
-    assert "size sweep's tables taken as given" in result.stderr
+    assert "size sweep study's tables taken as given" in result.stderr
     assert not (tmp_path / "given" / "size_sweep").exists()
     for table in STATISTICS_TABLES:
         expected = pd.read_csv(tiny_run / "tables" / table)

@@ -4,6 +4,21 @@
 from batch_inefficiency.studies.scaling.config import study_batch_sizes
 from batch_inefficiency.studies.size_sweep.config import sweep_methods
 
+
+def study_given(name, run_files):
+    """Whether a study's tables are taken as given (its registry entry allows it, and
+    statistics_from_metrics asks): they exist and none of its ``run_files`` does."""
+    tables = [results("tables", table) for table in STUDIES[name].table_files()]
+    taken = STUDIES[name].given_tables and given(tables, run_files)
+    if taken:
+        print(
+            f"Note: the {name.replace('_', ' ')} study's tables taken as given (they "
+            "exist and no run file does).",
+            file=sys.stderr,
+        )
+    return taken
+
+
 # ---- metrics.smk ----
 
 
@@ -65,6 +80,16 @@ def scaling_files(name):
     ]
 
 
+# The scaling study's tables are taken as given when asked, where they exist and no search
+# kept its run files (the committed reference keeps each search's small files only).
+SCALING_GIVEN = study_given("scaling", scaling_files("best_weights.npz"))
+
+
+def scaling_inputs(files):
+    """Input function of the tables rule: ``files``, none when the tables are given."""
+    return lambda wildcards: [] if SCALING_GIVEN else files
+
+
 # ---- size_sweep.smk ----
 
 
@@ -79,15 +104,9 @@ def size_sweep_files(name):
 
 # The sweep's tables are taken as given (the committed reference tables) when asked, where
 # they exist and none of its run files does: nothing is trained for them.
-SIZE_SWEEP_GIVEN = is_on(SIZE_SWEEP) and given(
-    [results("tables", name) for name in STUDIES["size_sweep"].table_files()],
-    size_sweep_files("trials.csv"),
+SIZE_SWEEP_GIVEN = is_on(SIZE_SWEEP) and study_given(
+    "size_sweep", size_sweep_files("trials.csv")
 )
-if SIZE_SWEEP_GIVEN:
-    print(
-        "Note: the size sweep's tables taken as given (they exist and no run file does).",
-        file=sys.stderr,
-    )
 
 
 def size_sweep_inputs(name):
@@ -118,6 +137,21 @@ def study_claims(wildcards):
 # ---- figures.smk ----
 
 
+# The large task's curves figure is taken as given with its metrics: the committed figure
+# stays, since the curves it is drawn from are run files (not committed).
+LARGE_CURVES_GIVEN = (
+    LARGE_TASK in TASKS
+    and LARGE_TASK not in SUMMARISED
+    and given(
+        [results("figures", f"large_task_curves.{ext}") for ext in ("pdf", "png")],
+        [
+            results("runs", LARGE_TASK, batch, "curves.csv.gz")
+            for batch in batch_sizes(LARGE_TASK)
+        ],
+    )
+)
+
+
 def report_figures():
     """The figures of the studies that run, in the specification's order."""
     sections = {STUDIES[name].figure_section for name in RUN_STUDIES}
@@ -128,8 +162,12 @@ def figure_input_files():
     """Files of each table a figure may read (the ``inputs`` of figures.spec.FIGURES)."""
     large = LARGE_TASK or []
     return {
-        "curves": expand(
-            rules.train.output.curves, task=large, batch=batch_sizes(LARGE_TASK)
+        "curves": (
+            []
+            if LARGE_CURVES_GIVEN
+            else expand(
+                rules.train.output.curves, task=large, batch=batch_sizes(LARGE_TASK)
+            )
         ),
         "rates": expand(rules.summarise_task.output.rates, task=large),
         "trials": expand(rules.summarise_task.output.trials, task=large),
@@ -146,9 +184,13 @@ def figure_input_files():
 
 
 def figure_inputs(wildcards):
-    """Input function of the plot rule: the figure's inputs, by name."""
+    """Input function of the plot rule: the figure's inputs, by name (none for a figure taken
+    as given with the run files it is drawn from)."""
+    inputs = FIGURES[wildcards.figure].inputs
+    if "curves" in inputs and LARGE_CURVES_GIVEN:
+        return {}
     files = figure_input_files()
-    return {name: files[name] for name in FIGURES[wildcards.figure].inputs}
+    return {name: files[name] for name in inputs}
 
 
 def figure_options(wildcards):
@@ -186,9 +228,9 @@ def study_tables(wildcards):
 
 
 def all_run_records(wildcards):
-    """run.json of every training job of the suite."""
+    """run.json of every training job of the suite (none of a task whose metrics are given)."""
     return [
         results("runs", task, batch, "run.json")
-        for task in TASKS
+        for task in SUMMARISED
         for batch in batch_sizes(task)
     ]

@@ -25,6 +25,7 @@ rule write_report:
         quick=config["quick"],
         command=COMMAND,
         figures=report_figures(),
+        given_tasks=len(TASKS) - len(SUMMARISED),
     script:
         "../scripts/write_report.py"
 

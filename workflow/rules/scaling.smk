@@ -73,10 +73,12 @@ rule step_cost:
 rule scaling_tables:
     """Steps, epochs and seconds to target per task x batch size; the S(B) fits; claim C5."""
     input:
-        searches=scaling_files("search.json"),
-        trials=scaling_files("trials.csv"),
-        step_costs=expand(rules.step_cost.output.csv, task=SCALING_TASKS),
-        noise=expand(rules.noise_scale.output.csv, task=SCALING_TASKS),
+        searches=scaling_inputs(scaling_files("search.json")),
+        trials=scaling_inputs(scaling_files("trials.csv")),
+        step_costs=scaling_inputs(
+            expand(rules.step_cost.output.csv, task=SCALING_TASKS)
+        ),
+        noise=scaling_inputs(expand(rules.noise_scale.output.csv, task=SCALING_TASKS)),
     output:
         scaling=report(
             results("tables", "scaling.csv"),

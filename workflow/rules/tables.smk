@@ -26,5 +26,6 @@ rule make_tables:
     params:
         tasks=TASKS,
         large_task=LARGE_TASK,
+        budget_hit=config["statistics"]["stability"]["budget_hit"],
     script:
         "../scripts/make_tables.py"

@@ -12,5 +12,6 @@ table = write_tables(
     splits=snakemake.input.splits,
     large_task=snakemake.params.large_task,
     out=dict(snakemake.output.items()),
+    budget_hit=snakemake.params.budget_hit,
 )
 print(table.to_string(), file=sys.stderr)

@@ -14,5 +14,6 @@ build_report(
     command=snakemake.params.command,
     out=snakemake.output.html,
     studies=study_inputs(snakemake.input),
+    given_tasks=snakemake.params.given_tasks,
 )
 print(f"wrote {snakemake.output.html}", file=sys.stderr)

@@ -17,13 +17,22 @@ from .style import (
     styled,
 )  # fmt: skip
 
+# How a task's speed-up is drawn, by its bound in tasks.csv (speedup.py): exact, at least
+# (batch did not finish, or is censored), at most (on-line did not).
+MARKERS = (
+    ("", "o", "task"),
+    ("at least", "^", "task, at least"),
+    ("at most", "v", "task, at most"),
+)
+
 
 @styled
 def speedup_vs_size(tasks: pd.DataFrame) -> Figure:
     """Speed-up (batch ÷ on-line epochs needed) vs training-set size, log-log, OLS + 95% CI.
 
-    ``tasks``: tables/tasks.csv. Open markers: tasks where some of the batch method's
-    trials were censored. The largest task is labelled; the fit is OLS of log10 speed-up
+    ``tasks``: tables/tasks.csv. Open triangles: speed-ups that are bounds, exactly where
+    ``speedup_bound`` says so (a task whose ratio is unknown is not drawn). The largest task
+    is labelled; the fit is OLS of log10 speed-up
     on log10 size (statsmodels), with the 95% confidence band of its mean.
     """
     fig, ax = new_figure(SINGLE, 3.0)
@@ -49,12 +58,17 @@ def speedup_vs_size(tasks: pd.DataFrame) -> Figure:
         (mean,) = ax.plot(10**line, 10 ** band["mean"], color=colour, label=label)
         handles.append((ci, mean))
         labels.append(f"{label} (95% CI)")
-    censored = (data["batch_censored"] > 0).to_numpy()
+    bound = data["speedup_bound"].fillna("").to_numpy(str)
     sizes, speedups = data["train_size"].to_numpy(float), data["speedup"].to_numpy(float)
-    filled = ax.plot(sizes[~censored], speedups[~censored], "o", color="k", ms=4)
-    hollow = ax.plot(sizes[censored], speedups[censored], "o", mfc="none", mec="k", ms=4)
-    handles += [equal, filled[0], hollow[0]]
-    labels += ["equal epochs", "task", "task, batch trials censored"]
+    handles.append(equal)
+    labels.append("equal epochs")
+    for word, marker, label in MARKERS:
+        mine = bound == word
+        if word == "" or mine.any():
+            face = "k" if word == "" else "none"
+            (points,) = ax.plot(sizes[mine], speedups[mine], marker, mfc=face, mec="k", ms=4)
+            handles.append(points)
+            labels.append(label)
     if not data.empty:
         largest = data.loc[data["train_size"].idxmax()]
         ax.annotate(

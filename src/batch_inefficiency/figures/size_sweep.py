@@ -17,6 +17,7 @@ from matplotlib.lines import Line2D
 
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.batch_sizes import FULL, ONLINE
+from batch_inefficiency.speedup import USABLE
 
 from .style import (
     DOUBLE,
@@ -50,8 +51,10 @@ def _slope_text(fits: pd.DataFrame, quantity: str, rates: str, task: str) -> str
 
 
 def _speedup_panel(ax: Axes, table: pd.DataFrame, fits: pd.DataFrame, rates: str) -> None:
-    """One rate choice: a line per task and slower method, open markers for lower bounds."""
+    """One rate choice: a line per task and slower method, open markers for lower bounds (an
+    upper bound or an unknown ratio, where on-line never reached the target, is not drawn)."""
     rows = table[(table["rates"] == rates) & (table["batch_size"] != ONLINE)]
+    rows = rows[rows["speedup_bound"].fillna("").isin(USABLE)]
     if not np.isfinite(rows["speedup"].to_numpy(float)).any():
         empty_panel(ax, f"{RATE_PANELS[rates]}:\non-line never reached\nthe target: no speed-up")
         return

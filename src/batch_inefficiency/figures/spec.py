@@ -95,8 +95,10 @@ SPECS = (
         caption=(
             "Speed-up of on-line over batch training (epochs needed by batch ÷ by on-line, each "
             "at its best learning rate; above 1: on-line needs fewer epochs) against training-set "
-            "size, one point per task, log-log. Open markers: tasks where some of the batch "
-            "method's trials never reached the common target within the budget (censored). Line "
+            "size, one point per task, log-log. Open triangles: speed-ups that are bounds, as in "
+            "tasks.csv: pointing up, at least (batch did not finish: it peaked at 95% of its "
+            "budget or later, or did not learn); pointing down, at most (on-line did not finish); "
+            "a task where neither finished is not drawn. The fit uses every drawn point. Line "
             "and band: ordinary least-squares fit of log speed-up on log size with the 95% "
             "confidence band of the mean (statsmodels); the dotted line marks equal epochs. The "
             "paper predicts a positive slope: the larger the training set, the larger on-line's "

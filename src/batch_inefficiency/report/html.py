@@ -90,6 +90,7 @@ def run_summary(run_files: list[Path]) -> tuple[pd.DataFrame, dict[str, Any], pd
     """Per training job: task, batch size, path, device, seconds; one run's environment; and
     the machines that trained (:func:`training_machines`)."""
     rows, environment, machines = [], {}, []
+    columns = ["task", "batch_size", "replicas", "path", "device", "dtype", "seconds"]
     for path in run_files:
         info = json.loads(Path(path).read_text())
         environment = info["environment"] | {"threads": info["resolved"]["threads_torch"]}
@@ -105,7 +106,7 @@ def run_summary(run_files: list[Path]) -> tuple[pd.DataFrame, dict[str, Any], pd
             }
         )
         machines.append(training_machine(info))
-    return pd.DataFrame(rows), environment, training_machines(machines)
+    return pd.DataFrame(rows, columns=columns), environment, training_machines(machines)
 
 
 def training_machine(info: Mapping) -> dict[str, Any]:
@@ -217,6 +218,7 @@ def build_report(
     command: str,
     out: Path,
     studies: Mapping[str, Mapping[str, Path]] | None = None,
+    given_tasks: int = 0,
 ) -> str:
     """Render the report to ``out`` and return the HTML.
 
@@ -256,6 +258,7 @@ def build_report(
         alternative=config["statistics"].get("alternative", "two-sided"),
         generated=now(),
         command=command,
+        given_tasks=given_tasks,
         bibtex=BIBTEX,
     )
     Path(out).write_text(page)

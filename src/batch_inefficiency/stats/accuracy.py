@@ -22,14 +22,21 @@ from .common import (
 )
 
 
-def tost(diff: np.ndarray, batch: np.ndarray, online: np.ndarray, margin: float, alpha: float):
+def tost(
+    diff: np.ndarray,
+    batch: np.ndarray,
+    online: np.ndarray,
+    margin: float,
+    alpha: float,
+    scope: str = ACCURACY,
+):
     """TOST (statsmodels ``ttost_paired``) of batch - on-line within +-``margin``.
 
     The TOST p-value is the larger of the two one-sided p-values; the statistic
     reported is the t of that same one-sided test.
     """
     name = f"across tasks: TOST equivalence of test accuracy within +-{margin:g}"
-    fields = {"measure": "test accuracy", "alternative": "equivalence", "censored": ACCURACY}
+    fields = {"measure": "test accuracy", "alternative": "equivalence", "censored": scope}
     if len(diff) < MIN_TASKS:
         return not_computable("C3", name, f"only {len(diff)} tasks", len(diff), **fields)
     if np.all(diff == diff[0]):
@@ -58,7 +65,7 @@ def tost(diff: np.ndarray, batch: np.ndarray, online: np.ndarray, margin: float,
     )
 
 
-def within_task_accuracy(study: Study) -> list[TestResult]:
+def within_task_accuracy(study: Study, alpha: float) -> list[TestResult]:
     """Per task, two-sided signed-rank over trials of test accuracy (batch - on-line); Holm."""
     results = []
     fields = {"measure": "test accuracy", "censored": ACCURACY}
@@ -73,16 +80,21 @@ def within_task_accuracy(study: Study) -> list[TestResult]:
             - online.set_index("trial")["test_acc_at_needed"]
         )
         results.append(
-            signed_rank("C3", name, pairs.dropna().to_numpy(), "two-sided", MIN_TRIALS, **fields)
+            signed_rank(
+                "C3", name, pairs.dropna().to_numpy(), "two-sided", MIN_TRIALS, alpha, **fields
+            )
         )
     holm(results)
     return results
 
 
-def c3_accuracy(study: Study, settings: Settings, within: bool = True) -> list[TestResult]:
+def c3_accuracy(
+    study: Study, settings: Settings, within: bool = True, scope: str = ACCURACY
+) -> list[TestResult]:
     """C3: no accuracy difference (two-sided signed-rank; equivalence by TOST within the margin).
 
-    ``within``: also the per-task tests over trials (evidence only).
+    ``within``: also the per-task tests over trials (evidence only); ``scope``: the across-task
+    rows' ``censored`` text (which tasks they compare).
     """
     pairs = study.tasks[["batch_acc", "online_acc"]].dropna()
     diff = (pairs["batch_acc"] - pairs["online_acc"]).to_numpy()
@@ -91,8 +103,9 @@ def c3_accuracy(study: Study, settings: Settings, within: bool = True) -> list[T
         "across tasks: signed-rank on test accuracy (batch - on-line)",
         diff,
         "two-sided",
+        alpha=settings.alpha,
         measure="test accuracy",
-        censored=ACCURACY,
+        censored=scope,
     )
     equivalence = tost(
         diff,
@@ -100,8 +113,9 @@ def c3_accuracy(study: Study, settings: Settings, within: bool = True) -> list[T
         pairs["online_acc"].to_numpy(),
         settings.equivalence_margin,
         settings.alpha,
+        scope,
     )
-    return [across, equivalence, *(within_task_accuracy(study) if within else [])]
+    return [across, equivalence, *(within_task_accuracy(study, settings.alpha) if within else [])]
 
 
 # ---- C4: larger batches need smaller rates and more epochs -------------------------------

@@ -103,9 +103,26 @@ def friedman_row(name: str, data: pd.DataFrame, fields: dict) -> TestResult:
     )
 
 
-def page_row(matrix: pd.DataFrame, fields: dict, settings: Settings) -> TestResult:
-    """Page's trend test: epochs to target rise with batch size (columns in batch order)."""
+def average_ranks(matrix: pd.DataFrame) -> str:
+    """``1: 2.65, 10: 2.20, ...``: the average rank of each batch size over the trials."""
+    ranks = matrix.rank(axis=1).mean()
+    return ", ".join(f"{b}: {r:.2f}" for b, r in ranks.items())
+
+
+def mostly_observed(matrix: pd.DataFrame, counts: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """The batch sizes (columns) fewer than half of whose trials are censored."""
+    keep = [b for b in matrix.columns if counts[method_name(b)][0] < counts[method_name(b)][1] / 2]
+    return matrix[keep]
+
+
+def page_row(
+    matrix: pd.DataFrame, fields: dict, settings: Settings, observed_only: bool = False
+) -> TestResult:
+    """Page's trend test: epochs to target rise with batch size (columns in batch order);
+    ``observed_only``: over the mostly observed batch sizes (the matrix given is those)."""
     name = "large task: Page's trend test, epochs to target rise with batch size"
+    if observed_only:
+        name += ", mostly observed batch sizes"
     k, n = matrix.shape[1], matrix.shape[0]
     if k < 3 or n < MIN_TRIALS or (matrix.nunique(axis=1) == 1).all():
         return not_computable("C4", name, f"{k} batch sizes x {n} trials", n, **fields)
@@ -120,7 +137,10 @@ def page_row(matrix: pd.DataFrame, fields: dict, settings: Settings) -> TestResu
         effect=statistic - n * k * (k + 1) ** 2 / 4,
         effect_name="L - E[L] (> 0: rising)",
         n=n,
-        notes=f"permutation p-value (ties from censoring allowed), {k} batch sizes",
+        notes=(
+            f"permutation p-value (ties from censoring allowed), {k} batch sizes; average "
+            f"ranks {average_ranks(matrix)}"
+        ),
         **fields,
     )
 
@@ -151,9 +171,16 @@ def c4_batch_size(
             {"measure": "test accuracy", "censored": ACCURACY},
         ),
     ]
-    page = page_row(matrix, {**speed_fields, "alternative": analysis.sided("greater")}, settings)
+    observed = analysis.c4_sizes == "observed"
+    page = page_row(
+        mostly_observed(matrix, counts) if observed else matrix,
+        {**speed_fields, "alternative": analysis.sided("greater")},
+        settings,
+        observed,
+    )
     cd_data = critical_difference_data(matrix) if page.computable else pd.DataFrame()
-    return [*results, page, best_rate_slope(rates, n_train, analysis)], cd_data
+    slopes = [best_rate_slope(rates, n_train, analysis, mean) for mean in (False, True)]
+    return [*results, page, *slopes], cd_data
 
 
 def batch_accuracy(rates: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
@@ -182,11 +209,22 @@ def critical_difference_data(matrix: pd.DataFrame) -> pd.DataFrame:
     return data.join(nemenyi.add_prefix("p_vs_"), on="batch_size")
 
 
-def best_rate_slope(rates: pd.DataFrame, n_train: int, analysis: Analysis) -> TestResult:
-    """OLS slope of log best rate on log batch size (the paper: it falls)."""
+def best_rate_slope(
+    rates: pd.DataFrame, n_train: int, analysis: Analysis, mean: bool = False
+) -> TestResult:
+    """OLS slope of log best rate on log batch size (the paper: it falls).
+
+    The rate in the summed convention (the paper's update, the one C4 is about), or with
+    ``mean`` in the mean convention (eta x batch size: the slope plus 1; descriptive, no
+    verdict uses it).
+    """
     best = rates[rates["best"].astype(bool)]
     name = "large task: OLS slope of log best rate on log batch size"
-    fields = {"measure": "best learning rate", "censored": "n/a (rates)"}
+    measure = "best learning rate"
+    if mean:
+        name += " (mean convention)"
+        measure += " (mean convention)"
+    fields = {"measure": measure, "censored": "n/a (rates)"}
     if len(best) < 3 or best["lr"].nunique() == 1:
         return not_computable(
             "C4",
@@ -196,8 +234,8 @@ def best_rate_slope(rates: pd.DataFrame, n_train: int, analysis: Analysis) -> Te
             alternative=analysis.sided("less"),
             **fields,
         )
-    sizes = positions(best["batch_size"], n_train)
-    x, y = np.log(sizes.to_numpy(float)), np.log(best["lr"].to_numpy(float))
+    sizes = positions(best["batch_size"], n_train).to_numpy(float)
+    x, y = np.log(sizes), np.log(best["lr"].to_numpy(float) * (sizes if mean else 1.0))
     return ols_coefficient("C4", name, y, x, analysis, "less", **fields)
 
 

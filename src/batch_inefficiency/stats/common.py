@@ -40,7 +40,8 @@ class Analysis:
     ``tolerance``: the target tolerance of epochs to target (None = the primary
     one); ``alternative``: ``two-sided`` or ``one-sided`` (in the paper's
     direction) for the tests of a claimed direction; ``task_set``: a key of
-    :data:`TASK_SETS`.
+    :data:`TASK_SETS`; ``c3_tasks``, ``c4_sizes``: the alternatives of
+    docs/statistics.md, *Finished runs, ties and attainable p-values*.
     """
 
     measure: str = "epochs_needed"
@@ -48,6 +49,8 @@ class Analysis:
     alternative: str = "two-sided"
     task_set: str = "all"
     alpha: float = 0.05
+    c3_tasks: str = "finished"  # C3 on the tasks where both methods finished, or "all"
+    c4_sizes: str = "all"  # C4's trend over every batch size, or the mostly "observed" ones
 
     @property
     def suffix(self) -> str:
@@ -152,15 +155,31 @@ def not_computable(claim: str, test: str, why: str, n: int = 0, **fields) -> Tes
     return TestResult(claim, test, n=n, computable=False, notes=f"not computable: {why}", **fields)
 
 
+def smallest_signed_rank_p(n: int, alternative: str) -> float:
+    """The smallest p-value the exact signed-rank test can reach with ``n`` nonzero pairs:
+    every difference of one sign, 2 / 2^n two-sided, 1 / 2^n one-sided."""
+    return (2.0 if alternative == "two-sided" else 1.0) / 2.0**n
+
+
+def unattainable(n: int, smallest: float) -> str:
+    """The note of a test that cannot reject at any alpha below ``smallest``."""
+    return f"n = {n}: smallest attainable p {smallest:.3g}"
+
+
 def signed_rank(
     claim: str,
     test: str,
     differences: np.ndarray,
     alternative: str,
     minimum: int = MIN_TASKS,
+    alpha: float = 0.05,
     **fields,
 ) -> TestResult:
-    """Wilcoxon signed-rank test on paired differences (zeros dropped, as is standard)."""
+    """Wilcoxon signed-rank test on paired differences (zeros dropped, as is standard).
+
+    Not computable where even the most extreme data could not give p < ``alpha``
+    (:func:`smallest_signed_rank_p`): such a test cannot reject, so it decides nothing.
+    """
     d = np.asarray(differences, dtype=float)
     d = d[np.isfinite(d)]
     fields["alternative"] = alternative
@@ -168,6 +187,10 @@ def signed_rank(
         return not_computable(claim, test, f"only {len(d)} pairs", len(d), **fields)
     if np.all(d == 0):
         return not_computable(claim, test, "all differences are zero (all tied)", len(d), **fields)
+    nonzero = int(np.count_nonzero(d))
+    smallest = smallest_signed_rank_p(nonzero, alternative)
+    if smallest >= alpha:
+        return not_computable(claim, test, unattainable(nonzero, smallest), len(d), **fields)
     result = sps.wilcoxon(d, alternative=alternative, zero_method="wilcox")
     return TestResult(
         claim,

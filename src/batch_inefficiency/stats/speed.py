@@ -13,6 +13,7 @@ import statsmodels.api as sm
 from scipy import stats as sps
 
 from batch_inefficiency.batch_sizes import FULL, ONLINE
+from batch_inefficiency.speedup import USABLE, speedup
 from batch_inefficiency.stats.survival import (
     method_times,
     restricted_mean,
@@ -41,7 +42,8 @@ def task_speeds(study: Study, analysis: Analysis, measure: str) -> pd.DataFrame:
 
     Columns: task, train_size, online, batch, online_censored, batch_censored (bool),
     online_trials_censored, batch_trials_censored, trials (per method; NaN for epochs
-    needed, a trial-mean measure), batch_budget, speedup (batch / on-line, floored at 1).
+    needed, a trial-mean measure), batch_budget, speedup and speedup_bound
+    (:func:`speedup.speedup`).
     """
     table = study.tasks.set_index("task")
     rows = []
@@ -71,20 +73,39 @@ def task_speeds(study: Study, analysis: Analysis, measure: str) -> pd.DataFrame:
                     row[f"{name}_censored"] = mine.n_censored >= len(mine.times) / 2
                 else:
                     row[name] = restricted_mean(mine, horizon)
-                    row[f"{name}_censored"] = False  # restricted to the horizon by definition
+                    # equal to the horizon when no trial reached the target: a lower bound
+                    row[f"{name}_censored"] = mine.n_censored == len(mine.times)
                 row[f"{name}_trials_censored"] = mine.n_censored
                 row["trials"] = len(mine.times)
         rows.append(row)
     speeds = pd.DataFrame(rows)
     if speeds.empty:
         return speeds
-    speeds = speeds.dropna(subset=["online", "batch"])
-    speeds["speedup"] = speeds["batch"].clip(lower=1) / speeds["online"].clip(lower=1)
-    return speeds.reset_index(drop=True)
+    speeds = speeds.dropna(subset=["online", "batch"]).reset_index(drop=True)
+    pairs = [
+        speedup(batch, online, batch_censored, online_censored)
+        for batch, online, batch_censored, online_censored in zip(
+            speeds["batch"],
+            speeds["online"],
+            speeds["batch_censored"],
+            speeds["online_censored"],
+            strict=True,
+        )
+    ]
+    speeds["speedup"] = [ratio for ratio, _ in pairs]
+    speeds["speedup_bound"] = [word for _, word in pairs]
+    return speeds
+
+
+def usable(speeds: pd.DataFrame) -> pd.DataFrame:
+    """The exact ratios and lower bounds, the rows the across-task tests keep
+    (docs/statistics.md, *Bounds in the across-task tests*)."""
+    return speeds[speeds["speedup_bound"].isin(USABLE)] if len(speeds) else speeds
 
 
 def speeds_censored(speeds: pd.DataFrame) -> str:
-    """The ``censored`` text of an across-task speed row."""
+    """The ``censored`` text of an across-task speed row: censored tasks per method, and the
+    ratios the tests left out (upper bounds and unknown ones)."""
     tasks = {
         name: (int(speeds[f"{name}_censored"].sum()), len(speeds)) for name in ("online", "batch")
     }
@@ -97,6 +118,9 @@ def speeds_censored(speeds: pd.DataFrame) -> str:
             for label, name in (("on-line", "online"), ("batch", "batch"))
         }
         text += "; trials censored at the common horizon: " + censored_text(trials)
+    left_out = len(speeds) - len(usable(speeds))
+    if left_out:
+        text += f"; left out as upper bounds or unknown: {left_out} of {len(speeds)} tasks"
     return text
 
 
@@ -105,9 +129,9 @@ def exceeds(speeds: pd.DataFrame, factor: float) -> pd.Series:
 
     A ratio with a censored on-line value is an upper bound (unknown when both are
     censored), so it never counts; one with only batch censored is a lower bound
-    and counts when it reaches the factor.
+    and counts when it reaches the factor ("at least 10x").
     """
-    return (speeds["speedup"] >= factor) & ~speeds["online_censored"].astype(bool)
+    return (speeds["speedup"] >= factor) & speeds["speedup_bound"].isin(USABLE)
 
 
 # ---- C1: batch is slower, often by orders of magnitude -----------------------------------
@@ -117,14 +141,16 @@ def c1_across(speeds: pd.DataFrame, analysis: Analysis, measure: str, seed: int)
     """Signed-rank on log(batch / on-line) across tasks, with a bootstrap CI of the median."""
     label = analysis.measure_label(measure)
     name = "across tasks: signed-rank on log speed-up (batch / on-line)"
-    if speeds.empty:
+    kept = usable(speeds)
+    if kept.empty:
         return not_computable("C1", name, "no task with both methods", measure=label)
-    ratio = np.log(speeds["speedup"].to_numpy(float))
+    ratio = np.log(kept["speedup"].to_numpy(float))
     result = signed_rank(
         "C1",
         name,
         ratio,
         analysis.sided("greater"),
+        alpha=analysis.alpha,
         measure=label,
         censored=speeds_censored(speeds),
     )
@@ -186,6 +212,7 @@ def within_task_speed(study: Study, analysis: Analysis) -> list[TestResult]:
             batch.times[:pairs] - online.times[:pairs],
             analysis.sided("greater"),
             MIN_TRIALS,
+            analysis.alpha,
             measure=label,
             censored=censored_text(
                 {
@@ -265,13 +292,14 @@ def c2_size(speeds: pd.DataFrame, analysis: Analysis | None = None) -> list[Test
         "across tasks: OLS slope of log speed-up on log training size",
         "across tasks: OLS slope of log speed-up on log training size, given log batch budget",
     )
-    ok = speeds[(speeds["speedup"] > 0) & np.isfinite(speeds["speedup"])] if len(speeds) else speeds
+    kept = usable(speeds)
+    ok = kept[(kept["speedup"] > 0) & np.isfinite(kept["speedup"])] if len(kept) else kept
     fields = {"measure": label, "alternative": analysis.sided("greater")}
     if len(ok) < MIN_TASKS:
         return [not_computable("C2", n, f"only {len(ok)} tasks", len(ok), **fields) for n in names]
     if ok["speedup"].nunique() == 1:
         return [not_computable("C2", n, "all speed-ups tied", len(ok), **fields) for n in names]
-    fields["censored"] = speeds_censored(ok)
+    fields["censored"] = speeds_censored(speeds)
     rho = sps.spearmanr(ok["train_size"], ok["speedup"], alternative=analysis.sided("greater"))
     x, y = np.log(ok["train_size"].to_numpy(float)), np.log(ok["speedup"].to_numpy(float))
     rows = [

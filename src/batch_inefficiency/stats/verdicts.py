@@ -18,9 +18,12 @@ with 95% CIs, or in the stability table's one-sided analysis one-sided with 90% 
   CI of that slope given log(batch budget) (moot, and left out, when every batch
   budget is the same); partly if rho > 0 and at least one of these holds; else
   not supported.
-* C3 (same accuracy): supported if the TOST equivalence test within the margin
-  has p < alpha; partly if equivalence is not shown but the two-sided
-  signed-rank test finds no difference (p >= alpha); not supported if it finds one.
+* C3 (same accuracy, once trained): on the tasks where both methods finished (neither
+  censored nor peaking at or after `budget_hit` of its budget), supported if the TOST
+  equivalence test within the margin has p < alpha; partly if equivalence is not shown
+  but the two-sided signed-rank test finds no difference (p >= alpha); not supported if
+  it finds one. The same on every task, within the paper's budgets, is an alternative
+  analysis.
 * C4 (larger batches need smaller rates and more epochs): supported if Page's
   trend test of epochs to target over batch sizes (permutation p-value) has
   p < alpha with L above its null mean (rising) and the CI of the slope of log
@@ -44,6 +47,15 @@ with 95% CIs, or in the stability table's one-sided analysis one-sided with 90% 
   slope is above 0 and either its CI or at least one task's CI lies above 0; else
   not supported.
 
+Finished runs only: a method whose trial-averaged hold-out accuracy peaks at or after
+`budget_hit` (95%) of its budget has not finished, and its epochs needed are censored
+(at least its peak); a ratio with a censored value is a bound ("at least", "at most",
+"unknown"), and the across-task tests keep exact ratios and lower bounds only. Exact
+ties of best hold-out accuracy go to fewer epochs, then the larger rate (an
+alternative analysis sends them to the smaller rate). A signed-rank test (or a Holm
+family of them) whose smallest attainable p is not below alpha with its n is not
+computable: it cannot reject, so it decides nothing (docs/statistics.md).
+
 A verdict is **robust** when every alternative analysis of the stability table
 that can be computed gives the same verdict, else **fragile**, and the report says
 so wherever it states the verdict. An analysis that leaves too few tasks for a
@@ -56,6 +68,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
+from batch_inefficiency.stats.common import smallest_signed_rank_p
 
 STATEMENTS = {
     "C1": "Batch training is almost always slower than on-line training in epochs to reach the "
@@ -96,12 +110,10 @@ def verdict_c1(
         return "not computable", f"too few tasks with both methods ({measure})"
     c1 = tests[(tests["claim"] == "C1") & tests["computable"]]
     within = c1[~c1["test"].str.startswith("across")]
-    slower = int(((within["p_adjusted"] < alpha) & (within["effect"] > 0)).sum())
     evidence = (
         f"{measure}: median speed-up of on-line over batch {r['effect']:.3g}x ({_ci(r)}) over "
         f"{r['n']} tasks, signed-rank ({r['alternative']}) {_fmt_p(r['p_value'])}; "
-        f"{r['censored']}; batch significantly slower to the target (common horizon) in "
-        f"{slower} of {len(within)} tasks (Holm)"
+        f"{r['censored']}; {within_task_sentence(within, alpha)}"
     )
     across = c1[c1["test"].str.startswith("across tasks: signed-rank")]
     for _, other in across[across["measure"] != measure].iterrows():
@@ -109,6 +121,27 @@ def verdict_c1(
     if r["p_value"] < alpha and r["ci_low"] > 1:
         return "supported", evidence
     return ("partly supported" if r["effect"] > 1 else "not supported"), evidence
+
+
+def within_task_sentence(within: pd.DataFrame, alpha: float) -> str:
+    """How many within-task tests find batch slower to the target, unadjusted and Holm-adjusted,
+    and whether the Holm family could reject at all with its numbers of trials."""
+    slower = within["effect"] > 0
+    raw = int(((within["p_value"] < alpha) & slower).sum())
+    holm = int(((within["p_adjusted"] < alpha) & slower).sum())
+    text = (
+        f"batch significantly slower to the target (common horizon) in {raw} of {len(within)} "
+        f"tasks unadjusted, {holm} after Holm"
+    )
+    if len(within):
+        sides = within["alternative"].iloc[0]
+        smallest = len(within) * min(smallest_signed_rank_p(int(n), sides) for n in within["n"])
+        if smallest >= alpha:
+            text += (
+                f" (the Holm family cannot reject: {int(within['n'].max())} trials over "
+                f"{len(within)} tasks give a smallest attainable adjusted p of {smallest:.3g})"
+            )
+    return text
 
 
 def verdict_c1_magnitude(
@@ -184,7 +217,7 @@ def verdict_c3(tests: pd.DataFrame, alpha: float, **_) -> tuple[str, str]:
         f"mean accuracy difference (batch - on-line) {tost['effect']:+.4f} ("
         f"{tost['ci_level']:.0%} CI {tost['ci_low']:+.4f} to {tost['ci_high']:+.4f}), TOST "
         f"{_fmt_p(tost['p_value'])}, signed-rank (two-sided) {_fmt_p(rank['p_value'])}, "
-        f"{tost['n']} tasks"
+        f"{tost['n']} tasks ({tost['censored']})"
     )
     if tost["p_value"] < alpha:
         return "supported", evidence
@@ -193,21 +226,28 @@ def verdict_c3(tests: pd.DataFrame, alpha: float, **_) -> tuple[str, str]:
 
 def verdict_c4(tests: pd.DataFrame, alpha: float, **_) -> tuple[str, str]:
     """Verdict and evidence sentence for C4."""
-    page, slope = _row(tests, "C4", "large task: Page"), _row(tests, "C4", "large task: OLS")
+    page = _row(tests, "C4", "large task: Page")
+    slope = _row(tests, "C4", "large task: OLS slope of log best rate on log batch size")
     if page is None and slope is None:
         return "not computable", "too few batch sizes or trials on the large task"
     parts, holds = [], []
     if page is not None:
+        ranks = page["notes"].split("average ranks ")[-1]
         parts.append(
             f"Page's trend test of epochs to target over batch sizes ({page['alternative']}, "
             f"permutation) {_fmt_p(page['p_value'])}, L - E[L] {page['effect']:+.1f}; "
-            f"censored {page['censored']}"
+            f"censored {page['censored']}; average ranks {ranks}"
         )
         holds.append(page["p_value"] < alpha and page["effect"] > 0)
     if slope is not None:
         parts.append(
-            f"best rate vs batch size log-log slope {slope['effect']:.2f} ({_ci(slope, '.2f')})"
+            f"best rate vs batch size log-log slope {slope['effect']:.2f} ({_ci(slope, '.2f')}; "
+            "summed convention, the paper's"
         )
+        mean = _row(tests, "C4", "large task: OLS slope of log best rate on log batch size (mean")
+        if mean is not None:
+            parts[-1] += f"; mean convention {mean['effect']:.2f}, {_ci(mean, '.2f')}"
+        parts[-1] += ")"
         holds.append(slope["ci_high"] < 0)
     evidence = "; ".join(parts)
     if len(holds) == 2 and all(holds):

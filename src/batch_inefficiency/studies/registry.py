@@ -34,7 +34,7 @@ class Study:
     # tables (by name, CSV paths) and the report's figures; None: written by report/html.py
     report_section: str | None = None
     # whether its tables are taken as given where statistics_from_metrics asks and no run
-    # file of the study exists (a study whose run files are committed needs no such rule)
+    # file of the study exists (the committed reference results keep no run files)
     given_tables: bool = False
 
     def table_files(self) -> list[str]:
@@ -87,6 +87,7 @@ SPECS = (
         figure_section="beyond",
         claim_table="scaling_claim",
         report_section="report.section",
+        given_tables=True,
     ),
     Study(
         name="size_sweep",

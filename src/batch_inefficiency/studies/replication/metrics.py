@@ -36,9 +36,11 @@ outputs and squared error the loss is bounded and the engine's divergence rule
 cannot fire: too large a rate saturates the units instead.
 
 The best rate of a method is chosen by hold-out accuracy (never test), ties
-broken by fewer epochs, then by the larger rate. Speed-up = epochs needed by a
-method / by on-line, each at its best rate (the paper's measure); the per-rate
-table also gives the median epochs to the common target.
+broken by fewer epochs, then by the larger rate (docs/statistics.md, *Ties between
+rates*; :func:`best_rates` also gives the alternative, ties to the smaller rate).
+Speed-up = epochs needed by a method / by on-line, each at its best rate (the
+paper's measure); the per-rate table also gives the median epochs to the common
+target.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ import pandas as pd
 
 from batch_inefficiency.batch_sizes import ONLINE, sort_key
 from batch_inefficiency.data.splits import load_trial_data
+from batch_inefficiency.speedup import speedup
 
 KEYS = ["batch_size", "lr"]
 
@@ -260,16 +263,34 @@ def trials_to_target(
     return pd.DataFrame(rows)
 
 
-def best_rates(rates: pd.DataFrame) -> pd.DataFrame:
+TIES = ("larger", "smaller")  # where an exact tie of best hold-out accuracy goes
+
+
+def best_rates(rates: pd.DataFrame, ties: str = "larger") -> pd.DataFrame:
     """Per batch size, the rate of highest trial-mean hold-out accuracy.
 
-    Ties go to fewer epochs needed, then to the larger rate.
+    ``ties="larger"`` (the rule of docs/statistics.md, *Ties between rates*): an exact tie
+    goes to fewer epochs needed, then to the larger rate; ``"smaller"`` (the stability
+    table's alternative): straight to the smaller rate.
     """
-    ranked = rates.sort_values(
-        ["max_hold_acc", "epochs_needed", "lr"], ascending=[False, True, False], kind="stable"
-    )
+    if ties == "larger":
+        keys, ascending = ["max_hold_acc", "epochs_needed", "lr"], [False, True, False]
+    else:
+        keys, ascending = ["max_hold_acc", "lr"], [False, True]
+    ranked = rates.sort_values(keys, ascending=ascending, kind="stable")
     best = ranked.groupby("batch_size", sort=False).head(1)
     return best.sort_values("batch_size", key=sort_key).reset_index(drop=True)
+
+
+def mark_best(rates: pd.DataFrame, ties: str = "larger") -> pd.DataFrame:
+    """``rates`` with the ``best`` flag of each batch size's best rate and, at those rates,
+    ``speedup_vs_online`` (epochs needed / on-line's)."""
+    best = best_rates(rates, ties)
+    flagged = rates.set_index(KEYS).index.isin(best.set_index(KEYS).index)
+    return rates.assign(
+        best=flagged,
+        speedup_vs_online=rates["batch_size"].map(speedups(best)).where(flagged),
+    )
 
 
 def best_rate_trials(rates: pd.DataFrame, trials: pd.DataFrame, batch_size: str) -> pd.DataFrame:
@@ -282,11 +303,11 @@ def best_rate_trials(rates: pd.DataFrame, trials: pd.DataFrame, batch_size: str)
 
 
 def speedups(best: pd.DataFrame) -> pd.Series:
-    """Epochs needed by each batch size / by on-line, at best rates (epochs floored at 1)."""
-    epochs = best.set_index("batch_size")["epochs_needed"].clip(lower=1)
+    """Epochs needed by each batch size / by on-line, at best rates (:func:`speedup.speedup`)."""
+    epochs = best.set_index("batch_size")["epochs_needed"]
     if ONLINE not in epochs.index:
         return pd.Series(np.nan, index=epochs.index)
-    return epochs / epochs[ONLINE]
+    return epochs.map(lambda e: speedup(e, epochs[ONLINE])[0])
 
 
 def summarise_task(
@@ -319,10 +340,7 @@ def summarise_task(
     )
     rates = rates.merge(to_target.reset_index(), on=KEYS)
     rates["target_hold_acc"] = targets[""]
-    best = best_rates(rates)
-    rates["best"] = rates.set_index(KEYS).index.isin(best.set_index(KEYS).index)
-    rates["speedup_vs_online"] = rates["batch_size"].map(speedups(best)).where(rates["best"])
-    rates = rates.sort_values(
+    rates = mark_best(rates).sort_values(
         ["batch_size", "lr"], key=lambda c: sort_key(c) if c.name == "batch_size" else -c
     )
     return rates.reset_index(drop=True), per_trial

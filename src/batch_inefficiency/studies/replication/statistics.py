@@ -14,6 +14,7 @@ import pandas as pd
 
 from batch_inefficiency.stats import (
     Settings,
+    Study,
     all_tests,
     alternative_analyses,
     primary_analysis,
@@ -21,6 +22,7 @@ from batch_inefficiency.stats import (
     results_table,
     time_to_target_table,
 )
+from batch_inefficiency.stats.analyses import TIES_COLUMN
 from batch_inefficiency.stats.stability import (
     verdict_stability,
     with_stability,
@@ -29,7 +31,23 @@ from batch_inefficiency.stats.stability import (
     with_within_task,
 )
 from batch_inefficiency.stats.verdicts import claims_table
-from batch_inefficiency.studies.replication.tables import write_table
+from batch_inefficiency.studies.replication.metrics import mark_best
+from batch_inefficiency.studies.replication.tables import task_row, write_table
+
+
+def with_ties(study: Study, ties: str, budget_hit: float) -> Study:
+    """The study with every method's best rate chosen again, exact ties going to ``ties``
+    ("larger" or "smaller"); the per-task row of a task whose choice changed is rebuilt."""
+    info = ["classes", "inputs", "train_size", "hold_size"]
+    per_task, rows = {}, study.tasks.set_index("task")
+    for task, (rates, trials) in study.per_task.items():
+        chosen = mark_best(rates.drop(columns=["best", "speedup_vs_online"], errors="ignore"), ties)
+        per_task[task] = (chosen, trials)
+        if chosen["best"].equals(rates["best"].astype(bool)) or task not in rows.index:
+            continue
+        facts = {k: rows.loc[task, k] for k in info if k in rows}
+        rows.loc[task] = pd.Series(task_row(task, facts, chosen, trials, budget_hit))
+    return Study(rows.reset_index(), per_task, study.large_task)
 
 
 def write_statistics(
@@ -60,7 +78,10 @@ def write_statistics(
     results, cd_data = all_tests(study, primary, settings)
     tests = results_table(results)
     stability = verdict_stability(
-        study, alternative_analyses(statistics, target_tolerance), settings
+        study,
+        alternative_analyses(statistics, target_tolerance),
+        settings,
+        {TIES_COLUMN: with_ties(study, "smaller", settings.budget_hit)},
     )
     claims = claims_table(tests, settings.alpha, settings.magnitude, primary.measure_label())
     others = [pd.read_csv(path) for path in study_claims]

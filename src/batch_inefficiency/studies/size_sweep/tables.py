@@ -27,6 +27,7 @@ import statsmodels.formula.api as smf
 
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.batch_sizes import FULL, ONLINE
+from batch_inefficiency.speedup import speedup
 from batch_inefficiency.stats.intervals import median_ci
 from batch_inefficiency.stats.verdicts import STATEMENTS, verdict_c2_within
 from batch_inefficiency.studies.rate_search import to_conventions
@@ -80,22 +81,21 @@ def method_rows(trials: pd.DataFrame, searches: Sequence[Mapping], level: float)
     return rows
 
 
-def speedup(slow: float, online: float, budget: float) -> tuple[float, str]:
-    """On-line's speed-up over a slower method (median epochs; ∞ = censored) and its bound."""
-    if not np.isfinite(online):
-        return np.nan, "unknown"
-    if not np.isfinite(slow):
-        return budget / max(online, 1.0), "at least"
-    return max(slow, 1.0) / max(online, 1.0), ""
-
-
 def add_speedups(table: pd.DataFrame) -> pd.DataFrame:
-    """``speedup`` and ``speedup_bound`` of every non-on-line row against on-line's."""
+    """``speedup`` and ``speedup_bound`` of every non-on-line row against on-line's
+    (:func:`speedup.speedup`; a censored median, ∞, is at least its budget)."""
     keys = ["task", "size", "rates"]
     online = table[table["batch_size"] == ONLINE].set_index(keys)["epochs"]
     base = online.reindex(pd.MultiIndex.from_frame(table[keys])).to_numpy()
     pairs = [
-        speedup(slow, fast, budget) if method != ONLINE else (np.nan, "")
+        speedup(
+            slow if np.isfinite(slow) else budget,
+            fast if np.isfinite(fast) else budget,  # every method of a size has its budget
+            not np.isfinite(slow),
+            not np.isfinite(fast),
+        )
+        if method != ONLINE
+        else (np.nan, "")
         for slow, fast, budget, method in zip(
             table["epochs"], base, table["budget_epochs"], table["batch_size"], strict=True
         )
