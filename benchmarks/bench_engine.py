@@ -26,12 +26,19 @@ Scoring the hold-out split every epoch adds a forward pass, 2 (d h + h k),
 over its rows, i.e. 896 FLOPs per sample-update here;
 ``fraction_of_peak_incl_eval`` counts them too.
 
+``--optimizers`` adds rows for momentum and Adam (engine/optimizers.py) beside plain
+SGD's, on-line (the fused path on the CPU) and at batch size 100 (the torch path),
+each with ``ratio_to_sgd`` and ``kernel_ratio_to_sgd``: its rates over plain SGD's
+row of the same batch size in the same run. ``--epochs N`` runs every case for N
+epochs instead, its kernel alone for at most N (a smoke test, not a measurement).
+
 ``--crossover`` instead times both paths' kernels over small batch sizes at
 four model shapes (the measurement behind ``engine.FUSED_MAX_WORK``, and on CUDA
 behind ``engine.TRITON_MAX_BATCH``). ``--device cuda`` runs every measurement on
 the GPU (the engine then takes the Triton path for small batches; the peak is a
 float32 matmul without TF32). Run on a quiet machine:
-``python benchmarks/bench_engine.py [--threads 2] [--device cpu|cuda] [--crossover]``.
+``python benchmarks/bench_engine.py [--threads 2] [--device cpu|cuda] [--optimizers]
+[--crossover]``.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.engine import CHUNK_ROWS, PATHS, EngineSettings, train
 from batch_inefficiency.engine.contract import Problem, Replicas
 from batch_inefficiency.engine.fused_path import set_threads
+from batch_inefficiency.engine.optimizers import PLAIN_SGD, OptimizerSpec, OptimizerState, Update
 from batch_inefficiency.models import ModelSpec, hidden_units, initial_weights, to_tensors
 from batch_inefficiency.seeds import epoch_permutation
 
@@ -66,6 +74,10 @@ CROSSOVER_SHAPES = ((16, 26, 12_000), (9, 2, 400), (34, 2, 2_000), (60, 3, 1_900
 # thousands of epochs (at 40 on-line epochs, 11 of 41 scored the training split and
 # that alone was 8% of the run); 5-30 s each on an idle 2-core machine
 CASES = {1: 250, 10: 250, 100: 250, 1000: 250, "full": 250}
+# --optimizers: the rules timed beside plain SGD at these batch sizes (on the CPU: 1 fused,
+# 100 torch)
+OPTIMIZER_CASES = {1: ("momentum", "adam"), 100: ("momentum", "adam")}
+SGD = OptimizerSpec()
 # epochs of the kernel-alone timing
 KERNEL_EPOCHS = 12
 # the two paths compared by --crossover on each device
@@ -131,13 +143,18 @@ def naive_updates_per_s(data: TrialData, threads: int, device: str, steps: int =
 
 
 def kernel_updates_per_s(
-    data: TrialData, path: str, batch: int, epochs: int, device: str = "cpu"
+    data: TrialData,
+    path: str,
+    batch: int,
+    epochs: int,
+    device: str = "cpu",
+    update: Update = PLAIN_SGD,
 ) -> float:
     """Sample-updates per second of one path's ``train_epoch`` alone (no evaluation)."""
     n_train, n_inputs = data.x_train.shape[1:]
     problem = Problem(
         data.x_train, data.y_train, data.n_classes, ModelSpec(), batch, "sum",
-        torch.float32, torch.device(device), CHUNK_ROWS[device],
+        torch.float32, torch.device(device), CHUNK_ROWS[device], update,
     )  # fmt: skip
     trainer = PATHS[path](problem)
     trial_index = np.tile(np.arange(len(TRIALS)), len(RATES))
@@ -147,7 +164,8 @@ def kernel_updates_per_s(
         torch.device(device),
     )
     lr = np.repeat(np.asarray(RATES), len(TRIALS))
-    replicas = Replicas(*params, lr, trial_index, np.arange(len(lr)))
+    state = OptimizerState.zeros(update, params)
+    replicas = Replicas(*params, lr, trial_index, np.arange(len(lr)), state)
     orders = [
         np.stack([epoch_permutation(2003, t, e, n_train) for t in TRIALS]) for e in range(epochs)
     ]
@@ -166,6 +184,7 @@ def case(
     epochs: int,
     args: argparse.Namespace,
     common: dict,
+    optimizer: OptimizerSpec = SGD,
 ) -> dict:
     """One batch size through the public API, plus its kernel alone; best of ``repeats``."""
     threads, repeats = args.threads, args.repeats
@@ -176,6 +195,7 @@ def case(
         device=args.device,
         dtype="float32",
         threads=threads,
+        optimizer=optimizer,
     )
     train(data, replace(settings, epochs=1))  # warm up: JIT cache, allocator
     runs = [train(data, settings) for _ in range(repeats)]
@@ -187,11 +207,13 @@ def case(
     set_threads(threads)
     torch.set_num_threads(threads)
     rows = N_TRAIN if batch == "full" else batch
+    update = Update.of(optimizer, 0.0)
     kernel = max(
-        kernel_updates_per_s(data, path, rows, KERNEL_EPOCHS, args.device) for _ in range(repeats)
+        kernel_updates_per_s(data, path, rows, min(KERNEL_EPOCHS, epochs), args.device, update)
+        for _ in range(repeats)
     )
     return {
-        "case": f"letter_b{batch}",
+        "case": f"letter_b{batch}" + ("" if optimizer.name == "sgd" else f"_{optimizer.name}"),
         "batch_size": batch,
         "device": runs[0].info["environment"]["device_name"],
         "path": path,
@@ -238,6 +260,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs")
     parser.add_argument("--crossover", action="store_true", help="time both kernels, small b")
+    parser.add_argument(
+        "--optimizers", action="store_true", help="rows for momentum and Adam beside plain SGD"
+    )
+    parser.add_argument("--epochs", type=int, help="epochs of every case (a smoke test)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -252,9 +278,23 @@ def main() -> None:
             naive_updates_per_s(data, args.threads, args.device) for _ in range(args.repeats)
         ),
     }
+    sgd_rows = {}
     for batch, epochs in CASES.items():
-        row = case(data, batch, epochs, args, common)
+        sgd_rows[batch] = row = case(data, batch, args.epochs or epochs, args, common)
         print(json.dumps(row), flush=True)
+    optimizer_cases = OPTIMIZER_CASES if args.optimizers else {}
+    for batch, names in optimizer_cases.items():
+        for name in names:
+            row = case(data, batch, args.epochs or CASES[batch], args, common, OptimizerSpec(name))
+            sgd = sgd_rows[batch]
+            row |= {
+                "optimizer": name,
+                "ratio_to_sgd": round(row["updates_per_s"] / sgd["updates_per_s"], 3),
+                "kernel_ratio_to_sgd": round(
+                    row["kernel_updates_per_s"] / sgd["kernel_updates_per_s"], 3
+                ),
+            }
+            print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

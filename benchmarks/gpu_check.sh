@@ -2,20 +2,24 @@
 # The GPU check, prepared for the day a GPU is lent (issue 14). Run it once on a machine with
 # a CUDA GPU, from the repository root with the environment active, and commit what it writes:
 #
-#   benchmarks/gpu_check.sh results/gpu_check        # about 5-8 minutes on an H100/H200
+#   benchmarks/gpu_check.sh results/gpu_check        # about 5-9 minutes on an H100/H200
 #
 # It writes JSON only, under the folder given:
 #   device.json        the GPU, driver, torch/triton versions, the commit
-#   tests.json         the CUDA tests (oracle on torch-cuda and Triton, determinism, Triton
-#                      compile/launch rules): passed/failed/skipped and each failure's message
+#   tests.json         the CUDA tests (oracle on torch-cuda and Triton, momentum, Nesterov and
+#                      Adam on torch-cuda, determinism, Triton compile/launch rules):
+#                      passed/failed/skipped and each failure's message
 #   bench.json         benchmarks/bench_engine.py --device cuda: one object per batch size
 #                      (updates_per_s, eval_share, kernel rate, ratio to the naive loop)
+#   optimizers.json    benchmarks/bench_engine.py --device cuda --optimizers, one epoch a case:
+#                      momentum and Adam (the torch path on CUDA, on-line and at batch 100)
+#                      beside plain SGD, with their ratios to it
 #   crossover.json     benchmarks/bench_engine.py --device cuda --crossover: Triton against
 #                      torch at small batch sizes (what engine.TRITON_MAX_BATCH should be)
 #   quick.json         the quick profile with training.engine.device: cuda, end to end:
 #                      seconds, exit status, and its tasks and large-task tables as records
 #   summary.json       each stage's exit status and seconds
-# Each stage has a time limit (STAGE_LIMITS below), so the whole stays under 8 minutes; a stage
+# Each stage has a time limit (STAGE_LIMITS below), so the whole stays under 9 minutes; a stage
 # that fails or times out is recorded as such (exit status 124) and the next one runs.
 # GPU_CHECK_DEVICE=cpu runs the same stages on the CPU: a smoke test of this script, not a
 # measurement.
@@ -27,10 +31,10 @@ cores=${GPU_CHECK_CORES:-8}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-# seconds per stage: 460 in all, about 8 minutes with the set-up (the quick profile, with the
+# seconds per stage: 520 in all, about 9 minutes with the set-up (the quick profile, with the
 # scaling study and size sweep, took 115 s on 2 idle CPU cores) (GPU_CHECK_LIMITS="tests=20,..."
 # overrides them, e.g. for a smoke test)
-declare -A STAGE_LIMITS=([tests]=130 [bench]=90 [crossover]=60 [quick]=180)
+declare -A STAGE_LIMITS=([tests]=130 [bench]=90 [optimizers]=60 [crossover]=60 [quick]=180)
 for pair in ${GPU_CHECK_LIMITS//,/ }; do STAGE_LIMITS[${pair%%=*}]=${pair#*=}; done
 summary="$out/summary.tsv"
 : >"$summary"
@@ -62,7 +66,8 @@ EOF
 
 # 1. CUDA tests: the oracle (torch on CUDA, Triton compiled), determinism, divergence, Triton rules.
 stage tests pytest -q -p no:cacheprovider tests/test_engine_oracle.py tests/test_engine.py \
-  tests/test_engine_triton.py -k "cuda or triton" --junitxml "$out/tests.xml"
+  tests/test_engine_triton.py tests/test_engine_optimizers.py -k "cuda or triton" \
+  --junitxml "$out/tests.xml"
 python - "$out" <<'EOF'
 import json, sys, xml.etree.ElementTree as ET
 from pathlib import Path
@@ -84,11 +89,15 @@ if (out / "tests.xml").exists():
 (out / "tests.json").write_text(json.dumps(result, indent=2) + "\n")
 EOF
 
-# 2. Throughput on the GPU (each line a JSON object), and the Triton/torch crossover.
+# 2. Throughput on the GPU (each line a JSON object), the optimizers beside plain SGD (one
+# epoch a case: the torch path launches ~40 kernels an on-line Adam step), and the
+# Triton/torch crossover.
 stage bench python benchmarks/bench_engine.py --device "$device" --threads 2 >"$out/bench.jsonl"
+stage optimizers python benchmarks/bench_engine.py --device "$device" --threads 2 --optimizers \
+  --epochs 1 --repeats 1 >"$out/optimizers.jsonl"
 stage crossover python benchmarks/bench_engine.py --device "$device" --threads 2 --crossover \
   >"$out/crossover.jsonl"
-for name in bench crossover; do
+for name in bench optimizers crossover; do
   python -c 'import json, sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1]) if l.strip()], indent=2))' \
     "$out/$name.jsonl" >"$out/$name.json" && rm "$out/$name.jsonl"
 done

@@ -1,7 +1,9 @@
 """Project the wall-clock time of a whole configuration from short measured slices.
 
-It covers what ``snakemake --cores all`` trains: the replication's training jobs
-and the scaling study's rate searches (``--part`` picks one of them).
+It covers what ``snakemake --cores all`` trains: the replication's training jobs, the
+scaling study's rate searches, the size sweep, the generalization study and the optimizer
+study (``--part`` picks one of them; the optimizer study's searches are projected as the
+scaling study's, with each optimizer's rule, first rates and budget).
 
 **Training jobs** (task x batch size): trains all replicas (rates x trials) for
 ``--epochs`` epochs after a one-epoch warm-up and reads the seconds of each
@@ -38,6 +40,14 @@ subset (the first round's replicas active) times a bound: every replica runs its
 epoch budget (``size_sweep_config.epoch_budget``) at every rate (first rates + widenings +
 the paper's rates). ``--measured results`` uses the replica-epochs a run's
 ``size_sweep/<task>/<method>/trials.csv`` records, as for the rate searches.
+
+**Generalization study** (docs/design.md §11): per task x batch size the seconds per
+replica-epoch (the search's first rates x trials active) times a bound: the search (first
+rates + widenings, ``search_epochs`` each), the best rate's budget doubled to the cap
+(``finishing.budgets``: every run assumed not to finish), the points job's probe run (five
+replica groups up to the cap's epochs) and, for full batch, the weight-decay arm (each
+strength doubled to the cap). ``--measured results`` uses the epochs each run's search.json
+records (its attempts), and scales the unmeasured ones by the measured share.
 
 Prints one JSON line per job and a summary: the projected total on ``--cores``
 cores, with jobs of ``--threads`` threads each running side by side
@@ -213,6 +223,43 @@ def scaling_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) ->
     return jobs
 
 
+def optimizer_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -> list[dict]:
+    """Every rate search of the optimizer study (docs/design.md §12), projected as the scaling
+    study's (:func:`scaling_job`) with the optimizer's update rule, first rates and budget.
+    ``--measured``: the epochs the study's own trials.csv records, else (a proxy) those of
+    the scaling study's search of the same task and batch size."""
+    from batch_inefficiency.studies.optimizers.config import (
+        optimizer_training,
+        run_labels,
+        search_section,
+    )
+
+    section = config["optimizers"]
+    jobs = []
+    for task in args.tasks or suite_tasks(sheet, section["suite"]):
+        shape = task_shape(
+            task, Path(config["datasets"]["root"]), config["datasets"]["nominal"], "twice_inputs"
+        )
+        for label in run_labels(section):
+            entry = section["optimizers"][label]
+            probe = config | {
+                "training": optimizer_training(config["training"], entry),
+                "scaling": search_section(config["scaling"], section, entry),
+            }
+            for batch in study_batch_sizes(section, shape.n_train - shape.n_classes):
+                job = scaling_job(task, batch, probe, args) | {"optimizer": label}
+                own = args.measured / "optimizers" / task / label / batch if args.measured else None
+                if own is not None and (own / "trials.csv").is_file():
+                    ran = int(pd.read_csv(own / "trials.csv")["epochs_run"].sum())
+                    job["replica_epochs_run"], job["proxy"] = ran, False
+                    job["projected_seconds"] = job["seconds_per_replica_epoch"] * ran
+                jobs.append(job)
+                print(json.dumps(job), flush=True)
+    share = calibrate(jobs)
+    print(json.dumps({"optimizers_calibration_share_of_bound": share}), flush=True)
+    return jobs
+
+
 def training_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -> list[dict]:
     """Every training job of the replication (task x batch size), projected."""
     suite = config["datasets"]["suite"]
@@ -280,6 +327,44 @@ def size_sweep_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame)
     return jobs
 
 
+def generalization_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -> list[dict]:
+    """The generalization study (module docstring): an upper bound per task x batch size, or
+    with ``--measured results`` the replica-epochs its runs record."""
+    from batch_inefficiency.studies.generalization.config import task_batch_sizes
+    from batch_inefficiency.studies.generalization.finishing import budgets
+
+    section = config["generalization"]
+    trials, first = section["trials"], len(section["initial_mean_rates"])
+    jobs = []
+    for task in args.tasks or suite_tasks(sheet, section["suite"]):
+        dataset = load_dataset(
+            task, Path(config["datasets"]["root"]), config["datasets"]["nominal"]
+        )
+        data = prepare_trials(dataset, range(trials), config["seed"])
+        n_train = data.x_train.shape[1]
+        doubling = budgets(section["search_epochs"], n_train, section["cap"])
+        for batch in task_batch_sizes(section, n_train):
+            search = (first + section["max_widenings"]) * section["search_epochs"]
+            arms = 1 + (len(section["weight_decays"]) if batch == "full" else 0)
+            bound = trials * (search + arms * sum(doubling[1:]) + 5 * doubling[-1])
+            info = args.measured and args.measured / "generalization" / task / batch / "search.json"
+            ran = None
+            if info and info.is_file():
+                attempts = json.loads(info.read_text())["attempts"]
+                runs = sum(a["epochs"] for a in attempts[1:]) + 5 * attempts[-1]["epochs"]
+                ran = trials * (search + arms * runs)
+            per = replica_epoch_seconds(data, batch, config, first, args, section["search_epochs"])
+            jobs.append(
+                {"task": task, "batch_size": batch, "seconds_per_replica_epoch": per,
+                 "bound_replica_epochs": bound, "replica_epochs_run": ran,
+                 "projected_seconds": per * (bound if ran is None else ran)}
+            )  # fmt: skip
+            print(json.dumps(jobs[-1]), flush=True)
+    share = calibrate(jobs)
+    print(json.dumps({"generalization_calibration_share_of_bound": share}), flush=True)
+    return jobs
+
+
 def main() -> None:
     """Measure every job of the configuration and print the projection."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -290,7 +375,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", help="only these tasks (default: the suites)")
     parser.add_argument(
         "--part",
-        choices=("all", "replication", "scaling", "size_sweep"),
+        choices=("all", "replication", "scaling", "size_sweep", "generalization", "optimizers"),
         default="all",
         help="what to project: everything snakemake --cores all runs (default), or one part",
     )
@@ -302,6 +387,8 @@ def main() -> None:
         "replication": training_jobs,
         "scaling": scaling_jobs,
         "size_sweep": size_sweep_jobs,
+        "generalization": generalization_jobs,
+        "optimizers": optimizer_jobs,
     }
     jobs = []
     for name, jobs_of in parts.items():

@@ -78,3 +78,21 @@ def small_disk(tmp_path: Path):
         yield mount
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(repo: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One uninterrupted run of tests/test_workflow.py's tiny configuration, shared by the
+    session's xdist workers: the first to ask runs it, the others wait for it (a lock)."""
+    from filelock import FileLock
+    from test_workflow import snakemake, tiny_config
+
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "tiny-shared"
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "done").is_file():
+            shared.mkdir(exist_ok=True)
+            result = snakemake("--configfile", str(tiny_config(shared)), cwd=repo)
+            assert result.returncode == 0, result.stdout + result.stderr
+            (shared / "done").touch()
+    return shared / "results"

@@ -79,7 +79,7 @@ def test_committed_configs_pass():
         (
             ("datasets", "suite"),
             "papr",
-            "config key datasets.suite: unknown suite 'papr'; available: extended, paper, quick",
+            "config key datasets.suite: unknown suite 'papr'; available: extended, generalization",
         ),
         (("datasets", "root"), "nowhere", "config key datasets.root: no manifest.csv in 'nowhere'"),
         (("training", "epochs"), [5], "training.epochs has 1 budget(s) for 4 training"),

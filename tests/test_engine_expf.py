@@ -1,6 +1,6 @@
 """The fused kernel's float32 exponential equals libm's ``expf`` bit for bit.
 
-fused_path._expf writes out glibc's expf so that LLVM can vectorise the
+fused_math._expf writes out glibc's expf so that LLVM can vectorise the
 sigmoid loops; the kernel's float32 results stay those of ``np.exp`` only if it
 returns the same bits. On Linux x86-64 with FMA (glibc picks its FMA build
 there) it is compared with numba's ``np.exp`` (a call to libm's expf) on every
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from batch_inefficiency.engine.fused_path import _expf
+from batch_inefficiency.engine.fused_math import _expf
 
 STRIDE = 1 if os.environ.get("BI_EXPF_EXHAUSTIVE") == "1" else 4099
 EDGES = np.array(

@@ -8,6 +8,7 @@ Tolerance: 1e-9 relative (plus 1e-12 absolute for weights near zero).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -39,12 +40,18 @@ PATHS = [
     pytest.param((TRITON_DEVICE, "triton"), id=f"triton-{TRITON_DEVICE}", marks=needs_triton),
 ]
 TORCH_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+Optimizer = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
+
+
+def plain_sgd(params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr)
 
 
 def oracle_weights(
-    data: TrialData, settings: EngineSettings, result: RunResult
+    data: TrialData, settings: EngineSettings, result: RunResult, optimizer: Optimizer = plain_sgd
 ) -> list[list[np.ndarray]]:
-    """Per replica [w1, b1, w2, b2] after training with nn.Sequential + optim.SGD (float64)."""
+    """Per replica [w1, b1, w2, b2] after its budget of epochs with nn.Sequential and
+    ``optimizer(parameters, lr)`` (optim.SGD), in float64."""
     spec = settings.model
     n_train, k = data.x_train.shape[1], data.n_classes
     batch = n_train if settings.batch_size == "full" else settings.batch_size
@@ -60,10 +67,10 @@ def oracle_weights(
         with torch.no_grad():
             for param, value in zip(model.parameters(), (w1.T, b1, w2.T, b2), strict=True):
                 param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
-        sgd = torch.optim.SGD(model.parameters(), lr=float(lr))
+        optim = optimizer(model.parameters(), float(lr))
         x = torch.from_numpy(data.x_train[row])
         y = torch.from_numpy(data.y_train[row])
-        for epoch in range(EPOCHS):
+        for epoch in range(int(result.records.budget[r])):
             order = torch.from_numpy(
                 epoch_permutation(settings.base_seed, int(trial), epoch, n_train)
             )
@@ -77,18 +84,20 @@ def oracle_weights(
                     loss = F.cross_entropy(z, y[idx], reduction="sum")
                 if settings.reduction == "mean":
                     loss = loss / len(idx)
-                sgd.zero_grad()
+                optim.zero_grad()
                 loss.backward()
-                sgd.step()
+                optim.step()
         out.append([p.detach().numpy().T for p in model.parameters()])
     return out
 
 
-def assert_matches_oracle(data: TrialData, settings: EngineSettings) -> RunResult:
+def assert_matches_oracle(
+    data: TrialData, settings: EngineSettings, optimizer: Optimizer = plain_sgd
+) -> RunResult:
     result = train(data, settings)
     assert (result.records.status == "complete").all()
     assert result.info["resolved"]["path"] == settings.path
-    expected = oracle_weights(data, settings, result)
+    expected = oracle_weights(data, settings, result, optimizer)
     final = result.final.as_dict()
     for r, weights in enumerate(expected):
         for name, value in zip(("w1", "b1", "w2", "b2"), weights, strict=True):

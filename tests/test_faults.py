@@ -2,22 +2,27 @@
 nothing that looks complete, and name what to rebuild; a bug keeps its traceback."""
 
 import gzip
+import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from batch_inefficiency.data.splits import load_trial_data, save_trial_data
+from batch_inefficiency.data.splits import load_trial_data, save_trial_data, write_splits
 from batch_inefficiency.engine import EngineSettings
 from batch_inefficiency.errors import FaultError, UserError, one_line
 from batch_inefficiency.files import atomic_output
 from batch_inefficiency.pipeline import jobs
+from batch_inefficiency.studies.rate_search import SEARCH_FILES, search_task
 from batch_inefficiency.studies.replication.metrics import summarise_task_files
 from batch_inefficiency.studies.replication.runs import train_and_save
+from batch_inefficiency.studies.size_sweep.runs import write_method
 
 
 @pytest.fixture
@@ -159,3 +164,148 @@ def test_kill_during_a_write_leaves_no_file_that_looks_done(tmp_path):
     assert not out.exists()
     (partial,) = tmp_path.iterdir()  # the half-written file lies under a temporary name
     assert partial.name.startswith(".partial-") and partial.name.endswith("-iris.npz")
+
+
+# ---- the studies: a rate search and a size-sweep job stopped mid-write ----
+
+STUDY_ARGS = {"task": "iris", "batch_size": "full", "seed": 5, "threads": 1}
+
+
+def study_files(out_dir, names=SEARCH_FILES):
+    """What a rerun must reproduce: a job's outputs ``names``, measured seconds left out."""
+    files = {}
+    for name in names:
+        path = Path(out_dir) / name
+        if path.suffix == ".json":
+            info = json.loads(path.read_text())
+            for entry in info if isinstance(info, list) else [info]:
+                entry.pop("seconds", None)
+            files[name] = info
+        elif path.suffix == ".npz":
+            with np.load(path) as npz:
+                files[name] = {k: npz[k].tolist() for k in npz.files}
+        else:
+            files[name] = path.read_bytes()
+    return files
+
+
+def search(split, out_dir):
+    from test_workflow import SCALING, TRAINING
+
+    return search_task(split, out_dir, training=TRAINING, scaling=SCALING, **STUDY_ARGS)
+
+
+def sweep(split, target, out):
+    from test_workflow import SCALING, SIZE_SWEEP, TRAINING
+
+    sizes = SIZE_SWEEP | {"sizes": [12, "full"], "mini_batch": "4"}
+    return write_method(
+        split, target, out, training=TRAINING, sweep=sizes, scaling=SCALING, **STUDY_ARGS
+    )
+
+
+def interrupt_on(module, name, calls=1):
+    """A stand-in for ``module.name`` that writes half, then gets SIGINT (KeyboardInterrupt)."""
+    original, seen = getattr(module, name), []
+
+    def half(self_or_path, *args, **kwargs):
+        seen.append(1)
+        if len(seen) < calls:
+            return original(self_or_path, *args, **kwargs)
+        target = args[0] if isinstance(self_or_path, pd.DataFrame) else self_or_path
+        with open(target, "w") as file:
+            file.write("half a fi")
+        raise KeyboardInterrupt
+
+    return half
+
+
+@pytest.fixture
+def study_split(tmp_path, make_data):
+    path = tmp_path / "iris.npz"
+    save_trial_data(path, make_data(n_train=24))
+    return path
+
+
+def test_interrupted_rate_search_leaves_no_file_and_reruns_the_same(study_split, monkeypatch):
+    """SIGINT while the search writes its tables: none of its outputs exists, nothing beside
+    them either; the rerun writes what an uninterrupted search writes."""
+    root = study_split.parent
+    search(study_split, root / "whole" / "full")
+    with monkeypatch.context() as patch:
+        patch.setattr(pd.DataFrame, "to_csv", interrupt_on(pd.DataFrame, "to_csv", calls=2))
+        with pytest.raises(KeyboardInterrupt):
+            search(study_split, root / "cut" / "full")
+    assert not (root / "cut").exists() or not any((root / "cut").iterdir())
+    search(study_split, root / "cut" / "full")
+    assert study_files(root / "cut" / "full") == study_files(root / "whole" / "full")
+
+
+def test_interrupted_size_sweep_job_leaves_it_unfinished_and_reruns_the_same(
+    study_split, monkeypatch
+):
+    """SIGINT in the size sweep's second write: its first output may exist, its second does
+    not, so Snakemake reruns the job; the rerun writes what an uninterrupted one writes."""
+    root = study_split.parent
+    target = root / "target.json"
+    target.write_text(json.dumps({"target": 0.6}))
+    names = {"trials": "trials.csv", "searches": "searches.json"}
+    whole = {k: root / "whole" / v for k, v in names.items()}
+    cut = {k: root / "cut" / v for k, v in names.items()}
+    for folder in ("whole", "cut"):
+        (root / folder).mkdir()
+    sweep(study_split, target, whole)
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "write_text", interrupt_on(Path, "write_text"))
+        with pytest.raises(KeyboardInterrupt):
+            sweep(study_split, target, cut)
+    assert [p.name for p in (root / "cut").iterdir()] == ["trials.csv"]  # no searches.json
+    sweep(study_split, target, cut)
+    assert study_files(root / "cut", names.values()) == study_files(root / "whole", names.values())
+
+
+KILL_SEARCH_MID_WRITE = """
+import os, signal, sys
+if any(arg.endswith("search_rates.py") for arg in sys.argv) or "--in-process" in sys.argv:
+    import pandas as pd
+    def to_csv(self, path=None, *args, **kwargs):
+        with open(path, "w") as half:
+            half.write("batch_size,l")
+            half.flush()
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    pd.DataFrame.to_csv = to_csv
+"""
+
+
+def test_killed_rate_search_job_reruns_to_the_same_files(repo, tmp_path):
+    """A real search_rates job of the workflow, SIGKILLed (with Snakemake) while it writes its
+    rates table: no output of the job exists; after --unlock the rerun writes what an
+    uninterrupted search of the same split writes."""
+    from test_workflow import snakemake, tiny_config
+
+    config = tiny_config(tmp_path)
+    split = tmp_path / "results" / "splits" / "iris.npz"
+    split.parent.mkdir(parents=True)
+    write_splits("iris", repo / "resources" / "datasets", 2, 5, "ordinal", split)
+    out_dir = tmp_path / "results" / "scaling" / "iris" / "full"
+    target = [str(out_dir / "search.json"), "--configfile", str(config)]
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILL_SEARCH_MID_WRITE)
+    path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
+    killed = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *target],
+        cwd=repo,
+        env=os.environ | {"PYTHONPATH": path},
+        capture_output=True,
+        start_new_session=True,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert not out_dir.exists() or not any(out_dir.iterdir())  # nothing that looks done
+    (partial,) = set(out_dir.parent.iterdir()) - {out_dir}  # the half-written files: hidden
+    assert partial.name.startswith(".full-")
+    assert snakemake("--unlock", *target[1:], cwd=repo).returncode == 0
+    rerun = snakemake(*target, cwd=repo)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    search(split, tmp_path / "direct" / "full")
+    assert study_files(out_dir) == study_files(tmp_path / "direct" / "full")

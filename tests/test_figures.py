@@ -166,7 +166,16 @@ def test_registry_holds_the_named_figures():
     assert {n for n, s in figures.FIGURES.items() if s.section == "beyond"} == beyond
     sweep = {"size_sweep_speedup", "size_sweep_best_rate"}
     assert {n for n, s in figures.FIGURES.items() if s.section == "size_sweep"} == sweep
-    assert set(figures.FIGURES) - beyond - sweep == {
+    noise = {
+        "generalization_test_accuracy",
+        "generalization_gap",
+        "generalization_sharpness",
+        "generalization_curves",
+    }
+    assert {n for n, s in figures.FIGURES.items() if s.section == "generalization"} == noise
+    optimizers = {"optimizers_steps_to_target", "optimizers_fit"}
+    assert {n for n, s in figures.FIGURES.items() if s.section == "optimizers"} == optimizers
+    assert set(figures.FIGURES) - beyond - sweep - noise - optimizers == {
         "large_task_curves",
         "large_task_grid",
         "speedup_vs_size",

@@ -79,6 +79,36 @@ SIZE_SWEEP = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml
 }
 
 
+# The generalization study on iris alone: on-line and full batch, two trials, short runs,
+# no weight-decay arm and no curve figure task.
+GENERALIZATION = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())[
+    "generalization"
+] | {
+    "suite": "sweep",
+    "trials": 2,
+    "batch_sizes": ["1", "full"],
+    "max_widenings": 1,
+    "search_epochs": 8,
+    "cap": 20000,
+    "weight_decays": [],
+    "curve_tasks": [],
+}
+
+
+# The optimizer study on the tiny suite: on-line and full batch, plain SGD and Adam, two trials,
+# a few epochs.
+OPTIMIZERS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())[
+    "optimizers"
+] | {
+    "suite": "tiny",
+    "trials": 2,
+    "batch_sizes": ["1", "full"],
+    "max_epochs": 8,
+    "max_widenings": 1,
+    "run": ["sgd", "adam"],
+}
+
+
 def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
     """Two tiny tasks (iris; wine as the large task), two trials, a few epochs."""
     sheet = tmp_path / "datasets.tsv"
@@ -97,6 +127,8 @@ def tiny_config(tmp_path: Path, results: str = "results", **overrides) -> Path:
         "metrics": {"target_tolerance": 0.01},
         "scaling": SCALING,
         "size_sweep": SIZE_SWEEP,
+        "generalization": GENERALIZATION,
+        "optimizers": OPTIMIZERS,
         "statistics": {"alpha": 0.05, "equivalence_margin": 0.01, "bootstrap_seed": 1},
         "quick": True,
     } | overrides
@@ -119,15 +151,6 @@ def test_dry_run_of_full_config_lists_every_job(repo, tmp_path):
     # the size sweep: a target and three methods on letter, magic and penbased
     assert counts["size_sweep_target"] == "3" and counts["size_sweep_runs"] == "9"
     assert counts["write_report"] == "1"
-
-
-@pytest.fixture(scope="module")
-def tiny_run(repo, tmp_path_factory):
-    """One uninterrupted run of the tiny configuration."""
-    tmp_path = tmp_path_factory.mktemp("tiny")
-    result = snakemake("--configfile", str(tiny_config(tmp_path)), cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return tmp_path / "results"
 
 
 def test_tiny_run_writes_the_splits_that_the_library_computes(repo, tiny_run):

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.data import datasets, user_datasets
-from batch_inefficiency.errors import report
+from batch_inefficiency.errors import machine_fault, report
 from batch_inefficiency.files import check_writable_folder
 
 
@@ -97,7 +97,10 @@ def _run(args: argparse.Namespace) -> int:
         datasets.load_dataset(args.dataset, args.root, args.nominal), args.trial, args.seed
     )
     context = {"task": args.dataset, "command": " ".join(sys.argv)}
-    result = train_and_save(data, settings, args.out, context)
+    try:
+        result = train_and_save(data, settings, args.out, context)
+    except OSError as err:  # the engine's writers drop the file's name: name the folder
+        raise (machine_fault(err, args.out) or err) from None
     best = np.nanmax(result.records.hold_acc, axis=1)
     for lr, trial, status, acc in zip(
         result.records.lr, result.records.trial, result.records.status, best, strict=True

@@ -78,6 +78,22 @@ def check_writable_folder(path: str | Path, argument: str) -> None:
         raise UserError(f"{argument} {path}: cannot write there ({reason})") from None
 
 
+def check_creatable_folder(path: str | Path, name: str) -> None:
+    """Refuse (UserError) a folder ``path`` that could not be created or written; creates nothing.
+
+    ``name`` says where the path comes from (``config key results``).
+    """
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        kind = "is a file" if existing == path else f"lies under a file, {existing}"
+        raise UserError(f"{name} {str(path)!r}: {kind}, not a folder; choose a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(
+            f"{name} {str(path)!r}: cannot write to {existing}; choose a folder you may write to"
+        )
+
+
 def damage(path: str | Path) -> str | None:
     """Why the file at ``path`` cannot be read as its kind (by its suffix); None if it reads.
 
@@ -107,6 +123,8 @@ def _read_whole(path: Path) -> None:
             for key in npz.files:
                 npz[key]
     elif name.endswith((".csv", ".csv.gz", ".tsv")):
+        if name.endswith(".gz"):  # pandas reads a gzip that lost its end without a word
+            gzip.decompress(path.read_bytes())
         pd.read_csv(path, sep="\t" if name.endswith(".tsv") else ",")
     elif name.endswith(".json"):
         json.loads(path.read_text())

@@ -9,7 +9,10 @@ from batch_inefficiency.data.datasets import manifest_entry
 from batch_inefficiency.data.suites import suite_tasks
 from batch_inefficiency.errors import exit_on_error
 from batch_inefficiency.figures.spec import FIGURES
-from batch_inefficiency.pipeline.config import check_workflow_config
+from batch_inefficiency.pipeline.config import (
+    check_batch_sizes_fit,
+    check_workflow_config,
+)
 from batch_inefficiency.pipeline.resources import task_shape
 from batch_inefficiency.pipeline.targets import taken_as_given
 from batch_inefficiency.report.pdf import pdf_unavailable
@@ -19,6 +22,8 @@ from batch_inefficiency.studies.scaling.config import (
     with_prepared_trials,
 )
 from batch_inefficiency.studies.size_sweep.config import check_size_sweep, is_on
+from batch_inefficiency.studies.generalization.config import check_generalization
+from batch_inefficiency.studies.optimizers.config import check_optimizers
 
 # A mistake in the config or the sheet stops here with one line naming the key, exit 2.
 with exit_on_error():
@@ -32,6 +37,12 @@ SCALING = with_prepared_trials(config["scaling"], config["trials"])
 SCALING_TASKS = suite_tasks(SHEET, SCALING["suite"])
 SIZE_SWEEP = with_prepared_trials(config["size_sweep"], config["trials"], "size_sweep")
 SIZE_SWEEP_TASKS = suite_tasks(SHEET, SIZE_SWEEP["suite"]) if is_on(SIZE_SWEEP) else []
+GENERALIZATION = with_prepared_trials(
+    config["generalization"], config["trials"], "generalization"
+)
+GENERALIZATION_TASKS = suite_tasks(SHEET, GENERALIZATION["suite"])
+OPTIMIZERS = with_prepared_trials(config["optimizers"], config["trials"], "optimizers")
+OPTIMIZER_TASKS = suite_tasks(SHEET, OPTIMIZERS["suite"])
 # The studies of this run, in the registry's order (the size sweep can be switched off).
 RUN_STUDIES = [name for name in STUDIES if name != "size_sweep" or is_on(SIZE_SWEEP)]
 # The command line, recorded in the report.
@@ -49,7 +60,18 @@ def task_pattern(tasks):
 
 
 wildcard_constraints:
-    task=task_pattern(dict.fromkeys([*TASKS, *SCALING_TASKS, *SIZE_SWEEP_TASKS])),
+    task=task_pattern(
+        dict.fromkeys(
+            [
+                *TASKS,
+                *SCALING_TASKS,
+                *SIZE_SWEEP_TASKS,
+                *GENERALIZATION_TASKS,
+                *OPTIMIZER_TASKS,
+            ]
+        )
+    ),
+    optimizer=task_pattern(OPTIMIZERS["run"]),
     batch="[1-9][0-9]*|full",
     figure="|".join(FIGURES),
 
@@ -89,6 +111,13 @@ def n_train_bound(task):
 
 
 with exit_on_error():
+    check_batch_sizes_fit(
+        config["training"],
+        TASKS,
+        LARGE,
+        {task: n_train_bound(task) for task in TASKS},
+        DATASETS_ROOT,
+    )
     check_scaling(
         SCALING,
         SCALING_TASKS,
@@ -101,4 +130,17 @@ with exit_on_error():
         SIZE_SWEEP_TASKS,
         config["trials"],
         {task: n_train_bound(task) for task in SIZE_SWEEP_TASKS},
+    )
+    check_generalization(
+        GENERALIZATION,
+        GENERALIZATION_TASKS,
+        config["trials"],
+        {task: n_train_bound(task) for task in GENERALIZATION_TASKS},
+    )
+    check_optimizers(
+        OPTIMIZERS,
+        SCALING,
+        OPTIMIZER_TASKS,
+        config["trials"],
+        {task: n_train_bound(task) for task in OPTIMIZER_TASKS},
     )

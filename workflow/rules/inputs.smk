@@ -3,6 +3,8 @@
 # and paths they use.
 from batch_inefficiency.studies.scaling.config import study_batch_sizes
 from batch_inefficiency.studies.size_sweep.config import sweep_methods
+from batch_inefficiency.studies.generalization.config import task_batch_sizes
+from batch_inefficiency.studies.optimizers.config import run_labels
 
 
 def study_given(name, run_files):
@@ -122,6 +124,37 @@ def size_sweep_inputs(name):
     return files
 
 
+# ---- generalization.smk ----
+
+# The study's small tasks: those outside the scaling suite (the stability table's
+# alternative leaves them out).
+GENERALIZATION_SMALL = [
+    task for task in GENERALIZATION_TASKS if task not in SCALING_TASKS
+]
+
+
+def generalization_runs(name):
+    """Input function: one file of each batch size's run of the task (search.json, ...)."""
+
+    def files(wildcards):
+        return [
+            results("generalization", wildcards.task, batch, name)
+            for batch in task_batch_sizes(GENERALIZATION, n_train_bound(wildcards.task))
+        ]
+
+    return files
+
+
+def generalization_decay(wildcards):
+    """The weight-decay arm's files of the task (none when the config has no strengths)."""
+    if not GENERALIZATION["weight_decays"]:
+        return []
+    return [
+        results("generalization", wildcards.task, "decay", name)
+        for name in ("decay.json", "curves.npz", "final_weights.npz")
+    ]
+
+
 # ---- statistics.smk ----
 
 
@@ -180,6 +213,12 @@ def figure_input_files():
         "size_sweep_fit": (
             rules.size_sweep_tables.output.fit if is_on(SIZE_SWEEP) else []
         ),
+        "generalization": rules.generalization_tables.output.table,
+        "points": expand(
+            rules.generalization_points.output.points, task=GENERALIZATION_TASKS
+        ),
+        "optimizers": rules.optimizers_tables.output.table,
+        "optimizers_fit": rules.optimizers_tables.output.fit,
     }
 
 
@@ -233,4 +272,32 @@ def all_run_records(wildcards):
         results("runs", task, batch, "run.json")
         for task in SUMMARISED
         for batch in batch_sizes(task)
+    ]
+
+
+# ---- optimizers.smk ----
+
+
+def optimizer_batch_sizes(task):
+    """Batch sizes of the optimizer study on a task (the config's list, or powers then full)."""
+    return study_batch_sizes(OPTIMIZERS, n_train_bound(task))
+
+
+def optimizer_section(wildcards):
+    """The search's settings of one optimizer: the study's budget and that optimizer's entry
+    alone (so that adding or changing another optimizer reruns none of its searches)."""
+    budget = ("trials", "max_epochs", "max_widenings", "patience")
+    label = wildcards.optimizer
+    return {key: OPTIMIZERS[key] for key in budget} | {
+        "optimizers": {label: OPTIMIZERS["optimizers"][label]}
+    }
+
+
+def optimizer_files(name):
+    """One file of every rate search of the optimizer study (search.json, trials.csv)."""
+    return [
+        results("optimizers", task, label, batch, name)
+        for task in OPTIMIZER_TASKS
+        for label in run_labels(OPTIMIZERS)
+        for batch in optimizer_batch_sizes(task)
     ]

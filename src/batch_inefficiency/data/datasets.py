@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from batch_inefficiency.errors import UserError
+from batch_inefficiency.files import atomic_output
 
 DEFAULT_ROOT = Path("resources/datasets")
 CLASS_COLUMN = "class"
@@ -78,15 +79,21 @@ def read_text_table(path: Path, fix: str, sep: str = ",") -> pd.DataFrame:
     except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError is a ValueError
         reason = " ".join(str(err).split())
         raise UserError(f"{path}: cannot be read ({reason}); {fix}") from None
-    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra fields an index
+    if has_extra_fields(frame):
         raise UserError(f"{path}: a row has more fields than the header; {fix}")
     return frame
 
 
+def has_extra_fields(frame: pd.DataFrame) -> bool:
+    """Whether pandas made a row's fields beyond the header the index (0, 1, ... otherwise)."""
+    return not frame.index.equals(pd.RangeIndex(len(frame)))
+
+
 def write_manifest(path: Path, rows: list[dict]) -> None:
-    """Write manifest rows (in the given order) with the standard columns."""
+    """Write manifest rows (in the given order) with the standard columns, whole or not at all."""
     frame = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
-    frame.to_csv(path, index=False, lineterminator="\n")
+    with atomic_output(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
 
 
 def manifest_entry(name: str, root: Path = DEFAULT_ROOT) -> dict[str, str]:
@@ -129,15 +136,24 @@ def verify(root: Path = DEFAULT_ROOT) -> list[str]:
 
 def read_frame(path: Path) -> pd.DataFrame:
     """Read and validate a data set CSV (plain or compressed, e.g. ``.csv.gz``): a header
-    row, a ``class`` column anywhere in it, numeric and complete inputs."""
+    row of distinct names, a ``class`` column anywhere in it, numeric and complete inputs."""
     path = Path(path)
     try:
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
         frame = pd.read_csv(path, dtype={CLASS_COLUMN: str}, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         raise UserError(f"{path}: the file is empty") from None
     except (OSError, ValueError, UnicodeDecodeError, EOFError, zlib.error) as err:
         reason = " ".join(str(err).split())
         raise UserError(f"{path}: cannot be read as CSV ({reason})") from None
+    if has_extra_fields(frame):
+        raise UserError(f"{path}: a row has more fields than the header")
+    names = list(header.iloc[0])  # as written: pandas renames a repeated name "a" to "a.1"
+    if repeated := sorted({n for n in names if names.count(n) > 1}):
+        raise UserError(
+            f"{path}: duplicate column name(s) {', '.join(map(repr, repeated))}; "
+            "give every column its own name"
+        )
     if CLASS_COLUMN not in frame.columns:
         raise UserError(
             f"{path}: no column named {CLASS_COLUMN!r} (the first row must name the columns, "

@@ -10,7 +10,9 @@ trial, epoch, n_train)`` and updates
     W ← W - η Σ_{i∈B} ∇l_i        (``reduction: mean``: η / |B| instead of η)
 
 after every batch B of ``batch_size`` instances (the last, shorter batch of an
-epoch is used). Each rate has its own epoch budget; a replica leaves the active
+epoch is used); with another ``optimizer`` or a ``weight_decay``, it steps that
+gradient as torch.optim's SGD with momentum or Nesterov, or Adam, would
+(optimizers.py). Each rate has its own epoch budget; a replica leaves the active
 set when its budget is spent, when it diverges, or with ``patience`` when its
 rate stops improving (stopping.py).
 
@@ -18,6 +20,7 @@ The package, one job a module:
 
 * contract.py: the types every path shares (Problem, Replicas), step scales,
   the kernels' activation/loss codes;
+* optimizers.py: the optimizer setting, its update rule and per-replica state;
 * settings.py: EngineSettings and their validation;
 * plan.py: settings resolved against data and machine, the ``auto`` path rule;
 * paths.py: the registry of paths; torch_path.py, fused_path.py, triton_path.py;

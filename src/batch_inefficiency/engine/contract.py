@@ -1,7 +1,8 @@
 """What every training path shares: the problem, the replicas, the update scale.
 
 The paths (torch_path, fused_path, triton_path) import this module and nothing
-else of the engine, so each can be read, replaced or added on its own. A path is
+else of the engine (the update rule and optimizer state it names are optimizers.py's),
+so each can be read, replaced or added on its own. A path is
 a class built from a :class:`Problem` whose ``train_epoch`` trains every active
 replica for one epoch in place (:class:`Trainer`). The activation and loss codes
 are the integer names the compiled kernels (numba, Triton) use for
@@ -18,6 +19,8 @@ import torch
 
 from batch_inefficiency.batch_sizes import steps_per_epoch
 from batch_inefficiency.models import Activation, ModelSpec
+
+from .optimizers import PLAIN_SGD, OptimizerState, Update
 
 Tensor = torch.Tensor
 
@@ -38,11 +41,12 @@ class Problem:
     dtype: torch.dtype
     device: torch.device
     chunk_rows: int  # rows per forward/backward chunk (torch path and evaluation)
+    update: Update = PLAIN_SGD  # the optimizer and weight decay (optimizers.py)
 
 
 @dataclass(frozen=True)
 class Replicas:
-    """The replicas still training, compacted: weights, rates and trial rows."""
+    """The replicas still training, compacted: weights, rates, trial rows, optimizer state."""
 
     w1: Tensor  # [Ra, d, h]
     b1: Tensor  # [Ra, h]
@@ -51,6 +55,7 @@ class Replicas:
     lr: np.ndarray  # [Ra] float64
     trial_index: np.ndarray  # [Ra] int64, row in the TrialData arrays
     ids: np.ndarray  # [Ra] int64, replica number in the run
+    optimizer_state: OptimizerState | None = None  # None: plain SGD
 
     @property
     def params(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -61,7 +66,10 @@ class Replicas:
         """The replicas where ``mask`` is true (copies the weights)."""
         index = torch.from_numpy(np.flatnonzero(mask)).to(self.w1.device)
         w1, b1, w2, b2 = (p.index_select(0, index) for p in self.params)
-        return Replicas(w1, b1, w2, b2, self.lr[mask], self.trial_index[mask], self.ids[mask])
+        state = None if self.optimizer_state is None else self.optimizer_state.keep(index)
+        return Replicas(
+            w1, b1, w2, b2, self.lr[mask], self.trial_index[mask], self.ids[mask], state
+        )
 
 
 class Trainer(Protocol):
@@ -78,6 +86,17 @@ def step_scales(
     if reduction == "mean":
         return -lr / batch_rows, -lr / last_rows
     return -lr, -lr
+
+
+def delta_scales(
+    update: Update, lr: np.ndarray, batch_rows: int, n_rows: int, reduction: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The output deltas' scales ``(full batch, last batch)``: :func:`step_scales` for plain
+    SGD; for any other rule, those of the gradient itself (1 or 1/|B|), which it then steps."""
+    if update.plain:
+        return step_scales(lr, batch_rows, n_rows, reduction)
+    full, last = step_scales(np.ones_like(lr), batch_rows, n_rows, reduction)
+    return -full, -last
 
 
 def hidden(x: Tensor, w1: Tensor, b1: Tensor, act: Activation) -> Tensor:

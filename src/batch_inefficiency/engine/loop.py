@@ -29,7 +29,7 @@ from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.models import Weights, from_tensors, initial_weights, to_tensors
 from batch_inefficiency.seeds import EpochOrders
 
-from .contract import Problem, Replicas, Trainer
+from .contract import OptimizerState, Problem, Replicas, Trainer
 from .evaluation import EpochScores, Evaluator
 from .fused_path import set_threads
 from .paths import PATHS
@@ -175,7 +175,7 @@ def _set_up(data: TrialData, settings: EngineSettings, plan: Plan) -> _Call:
     budget = np.asarray(settings.budgets, dtype=np.int64)[rate_index]
     problem = Problem(
         data.x_train, data.y_train, data.n_classes, settings.model, plan.batch_rows,
-        settings.reduction, plan.dtype, plan.device, plan.chunk_rows,
+        settings.reduction, plan.dtype, plan.device, plan.chunk_rows, plan.update,
     )  # fmt: skip
     splits = ((data.x_train, data.y_train), (data.x_hold, data.y_hold), (data.x_test, data.y_test))
     return _Call(
@@ -288,7 +288,8 @@ def _run(
         call = _set_up(data, settings, plan)
         initial = _initial(data, call, given)
         params = to_tensors(initial, plan.dtype, plan.device)
-        replicas = Replicas(*params, call.lr, call.trial_index, np.arange(len(call.lr)))
+        state = OptimizerState.zeros(plan.update, params)
+        replicas = Replicas(*params, call.lr, call.trial_index, np.arange(len(call.lr)), state)
         setup_seconds = time.perf_counter() - setup_start
         n_train = data.x_train.shape[1]
         curves, epochs_run, final, timing = _epochs(call, replicas, n_train, progress)

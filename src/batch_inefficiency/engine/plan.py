@@ -1,9 +1,10 @@
 """The plan of a training call: settings resolved against the data and the machine.
 
 :func:`resolve` checks the settings (settings.py) and the data, then fixes what
-``auto`` and ``full`` leave open: the device, the dtype, the path (:func:`choose_path`,
-the one place the ``auto`` rule lives), the rows per update and per chunk, and
-the hidden units. Everything it refuses raises :class:`EngineConfigError`.
+``auto`` and ``full`` leave open: the device, the dtype, the update rule
+(optimizers.py), the path (:func:`choose_path`, the one place the ``auto`` rule
+lives), the rows per update and per chunk, and the hidden units. Everything it
+refuses raises :class:`EngineConfigError`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from batch_inefficiency import batch_sizes
 from batch_inefficiency.data.splits import TrialData
 from batch_inefficiency.models import hidden_units, weight_count
 
+from .optimizers import Update
 from .settings import DTYPES, EngineSettings, check_settings, fail, is_int
 
 # ``path: auto`` on CPU takes the fused path for on-line training and while
@@ -33,9 +35,10 @@ FUSED_MAX_WORK = 16_384
 # Rows per chunk of the torch path and of evaluation, by device (docs/design.md §8).
 CHUNK_ROWS = {"cpu": 512, "cuda": 65536}
 
-# ``path: auto`` on CUDA takes the Triton kernel up to this batch size. Not yet
-# measured (no GPU has been lent to this project): at batch b the torch path
-# launches ~10 kernels per b rows, the Triton kernel streams rows one by one.
+# ``path: auto`` on CUDA takes the Triton kernel up to this batch size (plain SGD
+# only: the Triton kernel has no optimizer state). Not yet measured (no GPU has
+# been lent to this project): at batch b the torch path launches ~10 kernels per
+# b rows, the Triton kernel streams rows one by one.
 TRITON_MAX_BATCH = 32
 
 
@@ -49,6 +52,7 @@ class Plan:
     batch_rows: int
     chunk_rows: int
     hidden: int
+    update: Update
 
 
 def resolve(settings: EngineSettings, data: TrialData) -> Plan:
@@ -66,16 +70,18 @@ def resolve(settings: EngineSettings, data: TrialData) -> Plan:
         fail(f"path 'fused' runs on the CPU only, device is {device.type!r}")
     hidden = hidden_units(settings.model, data.x_train.shape[2], data.n_classes)
     shape = (data.x_train.shape[2], hidden, data.n_classes)
+    update = Update.of(settings.optimizer, settings.weight_decay)
     if settings.path == "triton":
-        _check_triton(device, shape)
+        _check_triton(device, shape, update)
     auto = settings.path == "auto"
     return Plan(
         device=device,
         dtype=DTYPES[settings.dtype],
-        path=choose_path(device.type, batch_rows, shape) if auto else settings.path,
+        path=choose_path(device.type, batch_rows, shape, update.plain) if auto else settings.path,
         batch_rows=batch_rows,
         chunk_rows=settings.chunk_rows or CHUNK_ROWS[device.type],
         hidden=hidden,
+        update=update,
     )
 
 
@@ -83,8 +89,13 @@ def _triton_available() -> bool:
     return importlib.util.find_spec("triton") is not None
 
 
-def _check_triton(device: torch.device, shape: tuple[int, int, int]) -> None:
+def _check_triton(device: torch.device, shape: tuple[int, int, int], update: Update) -> None:
     """Refuse ``path: triton`` where it cannot run."""
+    if not update.plain:
+        fail(
+            f"path 'triton' runs plain SGD only, not optimizer {update.rule!r} with weight_decay "
+            f"{update.weight_decay!r} (path 'torch' or 'auto' runs it on CUDA)"
+        )
     if not _triton_available():
         fail("path 'triton' needs the triton package (pip install triton)")
     if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
@@ -98,20 +109,23 @@ def _check_triton(device: torch.device, shape: tuple[int, int, int]) -> None:
         fail(f"path 'triton' holds at most {MAX_TILE} padded weights, model {shape} has more")
 
 
-def choose_path(device_type: str, batch_rows: int, shape: tuple[int, int, int]) -> str:
+def choose_path(
+    device_type: str, batch_rows: int, shape: tuple[int, int, int], plain_sgd: bool = True
+) -> str:
     """The path ``auto`` takes for ``batch_rows`` and a model ``shape`` (inputs, hidden, classes).
 
     CPU: fused for on-line training and while batch rows x weights per replica
     is at most :data:`FUSED_MAX_WORK`, torch otherwise. CUDA: triton up to
-    :data:`TRITON_MAX_BATCH` rows when triton is installed and the model fits a
-    program's registers, torch otherwise.
+    :data:`TRITON_MAX_BATCH` rows for plain SGD (``plain_sgd``: no optimizer,
+    no weight decay) when triton is installed and the model fits a program's
+    registers, torch otherwise.
     """
     n_inputs, hidden, n_classes = shape
     if device_type == "cpu":
         work = batch_rows * weight_count(n_inputs, hidden, n_classes)
         small = batch_rows == 1 or work <= FUSED_MAX_WORK
         return "fused" if small else "torch"
-    if batch_rows <= TRITON_MAX_BATCH and _triton_available():
+    if plain_sgd and batch_rows <= TRITON_MAX_BATCH and _triton_available():
         from .triton_path import fits
 
         if fits(*shape):

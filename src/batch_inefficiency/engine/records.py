@@ -140,6 +140,14 @@ def run_info(
 ) -> dict[str, Any]:
     """The content of run.json (docs/run_format.md)."""
     n_train = data.x_train.shape[1]
+    n_replicas = len(settings.learning_rates) * len(data.trials)
+    d, h, k = int(data.x_train.shape[2]), plan.hidden, int(data.n_classes)
+    shapes = {
+        "w1": (n_replicas, d, h),
+        "b1": (n_replicas, h),
+        "w2": (n_replicas, h, k),
+        "b2": (n_replicas, k),
+    }
     return {
         "format": FORMAT,
         "settings": settings.to_dict(),
@@ -158,7 +166,9 @@ def run_info(
             "n_hold": int(data.x_hold.shape[1]),
             "n_test": int(data.x_test.shape[1]),
             "trials": [int(t) for t in data.trials],
-            "replicas": len(settings.learning_rates) * len(data.trials),
+            "replicas": n_replicas,
+            "update_rule": plan.update.rule,
+            "optimizer_state": plan.update.state_shapes(shapes),
             **runtime,
         },
         "environment": environment(plan.device),

@@ -21,6 +21,7 @@ from batch_inefficiency import batch_sizes
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.models import ACTIVATIONS, HIDDEN_RULES, INITS, LOSSES, ModelSpec
 
+from .optimizers import OPTIMIZERS, OptimizerSpec
 from .paths import PATHS
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -40,7 +41,9 @@ class EngineSettings:
     ``epochs`` is the epoch budget of each learning rate (one int: the same for
     all). ``chunk_rows`` None picks :data:`CHUNK_ROWS` for the device. ``target``
     (a hold-out accuracy in (0, 1], or None) stops each replica at the first epoch
-    its own hold-out accuracy reaches it (stopping.py).
+    its own hold-out accuracy reaches it (stopping.py). ``optimizer`` and
+    ``weight_decay`` (an L2 penalty added to the gradient) choose the update rule
+    (optimizers.py; the default is plain SGD).
     """
 
     batch_size: int | Literal["full"]
@@ -58,6 +61,8 @@ class EngineSettings:
     threads: int = 1
     chunk_rows: int | None = None
     target: float | None = None
+    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
+    weight_decay: float = 0.0
 
     @property
     def budgets(self) -> tuple[int, ...]:
@@ -77,21 +82,39 @@ class EngineSettings:
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any]) -> EngineSettings:
-        """Settings from a config mapping (e.g. YAML or ``to_dict``); unknown keys raise."""
+        """Settings from a config mapping (e.g. YAML or ``to_dict``); unknown keys raise.
+
+        ``model`` and ``optimizer`` are nested mappings of :class:`ModelSpec` and
+        :class:`OptimizerSpec` fields.
+        """
         known = {f.name for f in fields(cls)}
-        model_known = {f.name for f in fields(ModelSpec)}
-        model = dict(mapping.get("model") or {})
-        unknown = sorted(set(mapping) - known) + sorted(
-            f"model.{k}" for k in set(model) - model_known
-        )
+        nested = {"model": ModelSpec, "optimizer": OptimizerSpec}
+        parts = {key: _nested(mapping, key) for key in nested}
+        unknown = sorted(set(mapping) - known)
+        for key, spec in nested.items():
+            unknown += sorted(
+                f"{key}.{k}" for k in set(parts[key]) - {f.name for f in fields(spec)}
+            )
         if unknown:
             raise EngineConfigError(f"unknown engine setting(s): {', '.join(unknown)}")
         values = dict(mapping)
-        values["model"] = ModelSpec(**model)
+        values["model"] = ModelSpec(**parts["model"])
+        optimizer = parts["optimizer"]
+        if isinstance(optimizer.get("betas"), list):  # JSON and YAML give a list
+            optimizer["betas"] = tuple(optimizer["betas"])
+        values["optimizer"] = OptimizerSpec(**optimizer)
         values["learning_rates"] = tuple(values.get("learning_rates", ()))
         if not isinstance(values.get("epochs"), int):
             values["epochs"] = tuple(values.get("epochs", ()))
         return cls(**values)
+
+
+def _nested(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The nested mapping ``mapping[key]`` as a dict ({} where absent or None)."""
+    value = mapping.get(key) or {}
+    if not isinstance(value, Mapping):
+        fail(f"{key} must be a mapping of its settings, got {value!r}")
+    return dict(value)
 
 
 def fail(message: str) -> NoReturn:
@@ -128,6 +151,27 @@ def _check_model(m: ModelSpec) -> None:
         _check_name("hidden rule", m.hidden, tuple(HIDDEN_RULES))
 
 
+def _number(value: object) -> bool:
+    """A finite int or float that is not a bool."""
+    real = isinstance(value, int | float) and not isinstance(value, bool)
+    return real and math.isfinite(value)
+
+
+def _check_optimizer(o: OptimizerSpec, weight_decay: object) -> None:
+    _check_name("optimizer", o.name, OPTIMIZERS)
+    if not (_number(o.momentum) and 0 <= o.momentum < 1):
+        fail(f"optimizer.momentum must be in [0, 1), got {o.momentum!r}")
+    if o.name == "nesterov" and o.momentum == 0:
+        fail(f"optimizer.momentum must be > 0 for nesterov (as torch's SGD), got {o.momentum!r}")
+    pair = isinstance(o.betas, tuple) and len(o.betas) == 2
+    if not (pair and all(_number(b) and 0 <= b < 1 for b in o.betas)):
+        fail(f"optimizer.betas must be two numbers each in [0, 1), got {o.betas!r}")
+    if not (_number(o.eps) and o.eps > 0):
+        fail(f"optimizer.eps must be a finite number > 0, got {o.eps!r}")
+    if not (_number(weight_decay) and weight_decay >= 0):
+        fail(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+
+
 def check_settings(s: EngineSettings, n_train: int) -> None:
     """Refuse settings the engine cannot run with on ``n_train`` training rows."""
     if not s.learning_rates:
@@ -150,6 +194,7 @@ def check_settings(s: EngineSettings, n_train: int) -> None:
     _check_name("matmul_precision", s.matmul_precision, MATMUL_PRECISIONS)
     _check_name("path", s.path, ("auto", *PATHS))
     _check_model(s.model)
+    _check_optimizer(s.optimizer, s.weight_decay)
     if not is_int(s.base_seed) or s.base_seed < 0:
         fail(f"base_seed must be an integer >= 0, got {s.base_seed!r}")
     _check_optional_int("patience", s.patience)

@@ -14,6 +14,10 @@ The update, for batch B of a replica with rate η: deltas at the output are
 scaled by ``-η`` (``-η/|B|`` with ``reduction: mean``), back-propagated, and
 added into the weights (one chunk) or into an accumulator added at the end of
 the batch (several chunks). The fused numba path (fused_path.py) does the same.
+Any other update rule (optimizers.py: momentum, Nesterov, Adam, weight decay)
+scales the deltas by 1 (or 1/|B|) instead, so the accumulator holds the batch
+gradient, and :func:`optimizer_step` steps every replica with it, in torch.optim's
+order of operations.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import torch
 
 from batch_inefficiency.models import ACTIVATIONS, LOSSES, Activation, Loss
 
-from .contract import Problem, Replicas, Tensor, hidden, step_scales
+from .contract import OptimizerState, Problem, Replicas, Tensor, Update, delta_scales, hidden
 
 
 def accumulate_gradients(
@@ -55,6 +59,46 @@ def accumulate_gradients(
     gb1 += d1.sum(1)  # [R, h]
 
 
+def optimizer_step(
+    update: Update,
+    params: tuple[Tensor, Tensor, Tensor, Tensor],
+    grads: tuple[Tensor, Tensor, Tensor, Tensor],
+    state: OptimizerState,
+    lr: Tensor,
+) -> None:
+    """One step of ``update`` (not plain SGD) for every replica, weights and ``state`` in place.
+
+    ``grads`` are the batch gradients (overwritten), ``lr [Ra]`` the rates in
+    float64. As torch.optim.SGD and Adam step one parameter, with a rate per
+    replica; Adam's step size and bias correction are computed in float64, as
+    torch computes them from Python floats, then cast to the weights' dtype.
+    """
+    state.steps.add_(1)
+    dtype = params[0].dtype
+    if update.rule == "adam":
+        beta1, beta2 = update.betas
+        t = state.steps.to(torch.float64)
+        rate, root = (-lr / (1 - beta1**t)).to(dtype), (1 - beta2**t).sqrt().to(dtype)
+    else:
+        rate = (-lr).to(dtype)
+    for p, g, slots in zip(params, grads, state.slots, strict=True):
+        per_replica = (-1,) + (1,) * (p.dim() - 1)
+        if update.weight_decay:
+            g.add_(p, alpha=update.weight_decay)
+        if update.rule == "adam":
+            m, v = slots
+            m.lerp_(g, 1 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            denom = (v.sqrt() / root.view(per_replica)).add_(update.eps)
+            p.addcdiv_(m * rate.view(per_replica), denom)
+            continue
+        if update.rule in ("momentum", "nesterov"):
+            (buf,) = slots
+            buf.mul_(update.momentum).add_(g)
+            g = g.add_(buf, alpha=update.momentum) if update.rule == "nesterov" else buf
+        p.addcmul_(g, rate.view(per_replica))
+
+
 class TorchTrainer:
     """Trains the active replicas one epoch at a time with batched matrix products."""
 
@@ -75,23 +119,28 @@ class TorchTrainer:
         rows = torch.from_numpy(flat).to(p.device)  # [Ra, n] rows of the flat tables
         full, last = (
             torch.as_tensor(s, dtype=p.dtype, device=p.device)[:, None, None]  # [Ra, 1, 1]
-            for s in step_scales(replicas.lr, p.batch_rows, self._n, p.reduction)
+            for s in delta_scales(p.update, replicas.lr, p.batch_rows, self._n, p.reduction)
         )
+        lr = torch.as_tensor(replicas.lr, dtype=torch.float64, device=p.device)
         for start in range(0, self._n, p.batch_rows):
             batch = rows[:, start : start + p.batch_rows]  # [Ra, b]
-            self._step(replicas, batch, full if batch.shape[1] == p.batch_rows else last)
+            self._step(replicas, batch, full if batch.shape[1] == p.batch_rows else last, lr)
 
-    def _step(self, replicas: Replicas, rows: Tensor, scale: Tensor) -> None:
+    def _step(self, replicas: Replicas, rows: Tensor, scale: Tensor, lr: Tensor) -> None:
         """One update of every replica from its batch ``rows [Ra, b]``, chunk by chunk."""
-        params, chunk_rows = replicas.params, self._p.chunk_rows
+        params, chunk_rows, update = replicas.params, self._p.chunk_rows, self._p.update
         one_chunk = rows.shape[1] <= chunk_rows
-        grads = params if one_chunk else tuple(torch.zeros_like(p) for p in params)
+        in_place = one_chunk and update.plain
+        grads = params if in_place else tuple(torch.zeros_like(p) for p in params)
         for start in range(0, rows.shape[1], chunk_rows):
             chunk = rows[:, start : start + chunk_rows]  # [Ra, c]
             index = chunk.reshape(-1)
             x = self._x.index_select(0, index).view(*chunk.shape, -1)  # [Ra, c, d]
             t = self._t.index_select(0, index).view(*chunk.shape, -1)  # [Ra, c, k]
             accumulate_gradients(x, t, params, scale, grads, self._act, self._loss)
-        if not one_chunk:
+        if not update.plain:
+            assert replicas.optimizer_state is not None
+            optimizer_step(update, params, grads, replicas.optimizer_state, lr)
+        elif not one_chunk:
             for p, g in zip(params, grads, strict=True):
                 p += g

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 import statsmodels.api as sm
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .style import (
@@ -26,6 +29,21 @@ MARKERS = (
 )
 
 
+def ols_band(ax: Axes, x: np.ndarray, y: np.ndarray, colour: Any) -> tuple[list, list[str]]:
+    """Draw the OLS fit of log10 y on log10 x (``x``, ``y``: the logs) with the 95% confidence
+    band of its mean; return its legend handle and label."""
+    fit = sm.OLS(y, sm.add_constant(x)).fit()
+    line = np.linspace(x.min(), x.max(), 100)
+    band = fit.get_prediction(sm.add_constant(line)).summary_frame(alpha=0.05)
+    ci = ax.fill_between(
+        10**line, 10 ** band["mean_ci_lower"], 10 ** band["mean_ci_upper"], color=colour,
+        alpha=0.2, lw=0,
+    )  # fmt: skip
+    label = f"OLS fit, slope {fit.params[1]:.2f}".replace("-", "\N{MINUS SIGN}")
+    (mean,) = ax.plot(10**line, 10 ** band["mean"], color=colour, label=label)
+    return [(ci, mean)], [f"{label} (95% CI)"]
+
+
 @styled
 def speedup_vs_size(tasks: pd.DataFrame) -> Figure:
     """Speed-up (batch ÷ on-line epochs needed) vs training-set size, log-log, OLS + 95% CI.
@@ -41,23 +59,7 @@ def speedup_vs_size(tasks: pd.DataFrame) -> Figure:
     x = np.log10(data["train_size"].to_numpy(float))
     y = np.log10(data["speedup"].to_numpy(float))
     equal = ax.axhline(1, color=FAINT, lw=0.8, ls=":", zorder=0)
-    handles, labels = [], []
-    if len(data) >= 3 and np.ptp(x) > 0:
-        fit = sm.OLS(y, sm.add_constant(x)).fit()
-        line = np.linspace(x.min(), x.max(), 100)
-        band = fit.get_prediction(sm.add_constant(line)).summary_frame(alpha=0.05)
-        ci = ax.fill_between(
-            10**line,
-            10 ** band["mean_ci_lower"],
-            10 ** band["mean_ci_upper"],
-            color=colour,
-            alpha=0.2,
-            lw=0,
-        )
-        label = f"OLS fit, slope {fit.params[1]:.2f}".replace("-", "\N{MINUS SIGN}")
-        (mean,) = ax.plot(10**line, 10 ** band["mean"], color=colour, label=label)
-        handles.append((ci, mean))
-        labels.append(f"{label} (95% CI)")
+    handles, labels = ([], []) if len(data) < 3 or np.ptp(x) == 0 else ols_band(ax, x, y, colour)
     bound = data["speedup_bound"].fillna("").to_numpy(str)
     sizes, speedups = data["train_size"].to_numpy(float), data["speedup"].to_numpy(float)
     handles.append(equal)

@@ -37,8 +37,9 @@ class FigureSpec:
     title: str  # heading in the paper-style report
     label: str  # label in Snakemake's report
     caption: str  # reStructuredText, one paragraph
-    # report section: "paper" (the replication), "beyond" (the scaling study, issue 12) or
-    # "size_sweep" (C2 inside a task, issue 13)
+    # report section: "paper" (the replication), "beyond" (the scaling study, issue 12),
+    # "size_sweep" (C2 inside a task, issue 13), "generalization" (docs/design.md §11) or
+    # "optimizers" (docs/design.md §12)
     section: str = "paper"
 
     def resolve(self) -> Callable[..., Figure]:
@@ -279,6 +280,108 @@ SPECS = (
             "best by accuracy; epochs drawn at the budget, a lower bound)."
         ),
         section="size_sweep",
+    ),
+    FigureSpec(
+        name="generalization_test_accuracy",
+        function="generalization.test_accuracy_controls",
+        inputs=("generalization",),
+        options=(),
+        title="Beyond the paper: test accuracy against batch size under four controls",
+        label="generalization: test accuracy vs batch size",
+        caption=(
+            "Beyond the paper (generalization study): test accuracy (%) against batch size, one "
+            "panel per task, each batch size at its rate of best trial-averaged hold-out accuracy "
+            "and trained until it finished (its hold-out accuracy improved by at most the "
+            "tolerance over the last half of its epochs). Markers: median over trials with its "
+            "order-statistic CI, (a) at the epoch of best hold-out accuracy (early-stopped), (b) "
+            "where the training loss first reaches the task's highest final training loss among "
+            "the batch sizes, (c) at the fewest epochs any batch size ran, (d) at the fewest "
+            "weight updates any batch size made. Star: full batch with the L2 weight decay best on "
+            "hold-out, at (a). Open markers: the run had not finished at the cap (never compared "
+            "as if it had)."
+        ),
+        section="generalization",
+    ),
+    FigureSpec(
+        name="generalization_gap",
+        function="generalization.generalization_gap",
+        inputs=("generalization",),
+        options=(),
+        title="Beyond the paper: the generalization gap against batch size",
+        label="generalization: gap vs batch size",
+        caption=(
+            "Beyond the paper (generalization study): the generalization gap against batch size, "
+            "one line per task (medians over trials): training minus test accuracy (points) at "
+            "(a) the early-stopped epoch and (b) matched training loss, and test minus training "
+            "loss (mean per-instance loss) at the same points. Open markers: not finished."
+        ),
+        section="generalization",
+    ),
+    FigureSpec(
+        name="generalization_sharpness",
+        function="generalization.sharpness_figure",
+        inputs=("generalization",),
+        options=(),
+        title="Beyond the paper: sharpness against batch size and against the gap",
+        label="generalization: sharpness",
+        caption=(
+            "Beyond the paper (generalization study): (a) sharpness, the largest eigenvalue of the "
+            "Hessian of the mean training loss (exact Hessian-vector products, Lanczos), at "
+            "matched training loss (b), against batch size, one line per task (median over "
+            "trials; log scale); (b) the accuracy gap at (b) against that sharpness, one point per "
+            "task and batch size. Keskar et al. (2017) relate large batches to sharp minima and a "
+            "larger gap."
+        ),
+        section="generalization",
+    ),
+    FigureSpec(
+        name="generalization_curves",
+        function="generalization.loss_vs_test_accuracy",
+        inputs=("points",),
+        options=(),
+        title="Beyond the paper: training loss against test accuracy along the runs",
+        label="generalization: training loss vs test accuracy",
+        caption=(
+            "Beyond the paper (generalization study): test accuracy (%) against training loss "
+            "(log scale, decreasing to the right, so training runs left to right) at log-spaced "
+            "epochs of each batch size's run, one panel per curve task (medians over trials). At "
+            "equal training loss, a curve above another generalizes better; a curve that bends "
+            "down at the right overfits."
+        ),
+        section="generalization",
+    ),
+    FigureSpec(
+        name="optimizers_steps_to_target",
+        function="optimizers.steps_by_optimizer",
+        inputs=("optimizers", "optimizers_fit"),
+        options=(),
+        title="Beyond the paper: steps to the target against batch size, per optimizer",
+        label="optimizers: steps to target vs batch size",
+        caption=(
+            "Beyond the paper (optimizer study): weight updates (steps) needed to reach the "
+            "task's target hold-out accuracy against batch size, log-log, one panel per task, one "
+            "colour per optimizer, each batch size and optimizer at its own best learning rate "
+            "(searched until interior). Dots and bars: median over trials with its "
+            "order-statistic confidence interval; open triangles: most trials censored, drawn at "
+            "the step budget (a lower bound). Thick line: the optimizer's fitted S(B) = S_min "
+            "(1 + B_crit / B); dotted: its B_crit."
+        ),
+        section="optimizers",
+    ),
+    FigureSpec(
+        name="optimizers_fit",
+        function="optimizers.fit_by_optimizer",
+        inputs=("optimizers_fit",),
+        options=(),
+        title="Beyond the paper: S_min and B_crit per optimizer and task",
+        label="optimizers: S_min and B_crit",
+        caption=(
+            "Beyond the paper (optimizer study): the fitted fewest steps S_min (left) and the "
+            "critical batch size B_crit (right) of S(B) = S_min (1 + B_crit / B), per task, one "
+            "colour per optimizer, log scale, with the fits' 95% confidence intervals (none "
+            "where only two batch sizes reached the target)."
+        ),
+        section="optimizers",
     ),
 )
 FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in SPECS}

@@ -3,7 +3,9 @@
 The JSON schemas in ``workflow/schemas/`` say what is allowed; :func:`check_config` reports
 the first violation as ``config key training.model.hidden: ...`` (a
 :class:`~batch_inefficiency.errors.UserError`), and adds what a schema cannot say: numbers
-are finite, and the data set folder and sheet exist.
+are finite, the data set folder and sheet exist and the results folder can be made.
+:func:`check_batch_sizes_fit` adds what needs a task's size: every batch size trained
+fits the task's training split.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from jsonschema import validators
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import validator_for
 
+from batch_inefficiency import batch_sizes
 from batch_inefficiency.errors import UserError
+from batch_inefficiency.files import check_creatable_folder
 
 _SHORT = reprlib.Repr()  # values in messages, shortened
 _SHORT.maxstring = _SHORT.maxother = 60
@@ -65,7 +69,11 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "required":
         missing = next(k for k in error.validator_value if k not in error.instance)
         return f"{key_name([*where, missing])}: missing (required)"
-    if error.validator in ("oneOf", "anyOf", "pattern") and "description" in error.schema:
+    # a text of a given form: its description says it (a batch size 1 for "1": quote it)
+    textual = error.validator == "type" and "pattern" in error.schema
+    if (textual or error.validator in ("oneOf", "anyOf", "pattern")) and "description" in (
+        error.schema
+    ):
         allowed = error.schema["description"].rstrip(".")
         return f"{key_name(where)}: {_SHORT.repr(error.instance)} is not allowed ({allowed})"
     message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
@@ -90,6 +98,7 @@ def check_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     problem = problem or next(non_finite(dict(config)), None)
     if problem:
         raise UserError(f"config key {problem}")
+    check_creatable_folder(config["results"], "config key results")
     datasets = config["datasets"]
     if not (Path(datasets["root"]) / "manifest.csv").is_file():
         raise UserError(f"config key datasets.root: no manifest.csv in {datasets['root']!r}")
@@ -124,3 +133,41 @@ def check_workflow_config(
     sheet = read_sheet(Path(datasets["sheet"]), Path(datasets["root"]))
     check_sheet(sheet, Path(schemas) / "datasets.schema.yaml", datasets["sheet"])
     return sheet, suite_tasks(sheet, datasets["suite"]), large_tasks(sheet, datasets["suite"])
+
+
+def train_split_size(task: str, root: str | Path) -> int:
+    """Rows of a task's training split, exactly: its classes cut as the stratified split cuts."""
+    import numpy as np
+
+    from batch_inefficiency.data.datasets import load_dataset
+    from batch_inefficiency.data.splits import class_split_sizes
+
+    counts = np.bincount(load_dataset(task, Path(root)).y)
+    return sum(class_split_sizes(int(n))[0] for n in counts)
+
+
+def check_batch_sizes_fit(
+    training: Mapping[str, Any],
+    tasks: Sequence[str],
+    large: Sequence[str],
+    n_train_bound: Mapping[str, int],
+    root: str | Path,
+) -> None:
+    """Refuse a batch size of ``training.batch_sizes`` (``large_task_batch_sizes`` on the
+    large tasks) above a task's training split, naming the key and the task.
+
+    ``n_train_bound`` is a lower bound of each split's size (from the manifest); only a
+    task with a batch size above it has its data read for the exact size.
+    """
+    for task in tasks:
+        key = "large_task_batch_sizes" if task in large else "batch_sizes"
+        numbers = [int(b) for b in training[key] if b != batch_sizes.FULL]
+        if max(numbers, default=0) <= n_train_bound[task]:
+            continue
+        n_train = train_split_size(task, root)
+        for size in training[key]:
+            try:
+                batch_sizes.rows(size, n_train)
+            except batch_sizes.BatchSizeError as error:
+                role = " (role large in the datasets sheet)" if task in large else ""
+                raise UserError(f"config key training.{key} on {task}{role}: {error}") from None

@@ -25,6 +25,12 @@ until that rate lies inside it:
 Adding a rate changes no other rate's numbers: initial weights and orders
 depend on (seed, trial) only (seeds.py). Each round's engine run is saved in
 full under ``rounds/<r>/`` (docs/run_format.md).
+
+The ``objective`` of a search is ``steps`` (the above; the scaling study and the size
+sweep) or ``accuracy`` (the generalization study, docs/design.md §11): no target stop,
+every replica runs ``max_epochs``, and rates are ranked by their best trial-averaged
+hold-out accuracy (the peak of the mean over trials), then fewer diverged, then the
+larger rate; the widening is the same, and ``censored`` does not apply.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ from batch_inefficiency.studies.replication.runs import engine_settings
 
 INTERIOR, EDGE, CENSORED = "interior", "edge", "censored"
 SEARCH_FILES = ("search.json", "rates.csv", "trials.csv", "best_weights.npz")
+STEPS, ACCURACY = "steps", "accuracy"  # the objectives of a search (module docstring)
+OBJECTIVES = (STEPS, ACCURACY)
 
 
 @dataclass(frozen=True)
@@ -120,16 +128,19 @@ class RateOutcome:
     epochs_run: np.ndarray  # [T] int
     status: np.ndarray  # [T] str
     best_hold: np.ndarray  # [T] best hold-out accuracy reached
+    mean_peak: float = math.nan  # best trial-averaged hold-out accuracy (peak of the mean)
 
     @property
     def median_steps(self) -> float:
         """Median steps to target over trials (∞ when most trials are censored)."""
         return float(np.median(self.steps))
 
-    def key(self) -> tuple[float, ...]:
-        """The rank of this rate: smaller is better (see the module docstring)."""
+    def key(self, objective: str = STEPS) -> tuple[float, ...]:
+        """The rank of this rate under ``objective``: smaller is better (module docstring)."""
         reached = np.isfinite(self.steps).sum()
         diverged = (self.status == "diverged").mean()
+        if objective == ACCURACY:
+            return (-self.mean_peak, diverged, -self.index)
         return (self.median_steps, -reached, diverged, -self.best_hold.mean(), -self.index)
 
 
@@ -151,19 +162,27 @@ def outcomes_of(records: Any, indices: Sequence[int], round_number: int) -> list
                 epochs_run=records.epochs_run[mine],
                 status=records.status[mine],
                 best_hold=np.nanmax(records.hold_acc[mine], axis=1),
+                mean_peak=float(np.max(_filled_mean(records.hold_acc[mine]))),
             )
         )
     return found
 
 
-def best_outcome(outcomes: Mapping[int, RateOutcome]) -> RateOutcome:
-    """The best rate tried (smallest :meth:`RateOutcome.key`)."""
-    return min(outcomes.values(), key=RateOutcome.key)
+def _filled_mean(curves: np.ndarray) -> np.ndarray:
+    """The trial mean of ``curves [T, E+1]``, a stopped replica's last value carried forward."""
+    index = np.where(np.isnan(curves), 0, np.arange(curves.shape[1]))
+    np.maximum.accumulate(index, axis=1, out=index)
+    return curves[np.arange(len(curves))[:, None], index].mean(axis=0)
 
 
-def next_index(outcomes: Mapping[int, RateOutcome]) -> int | None:
+def best_outcome(outcomes: Mapping[int, RateOutcome], objective: str = STEPS) -> RateOutcome:
+    """The best rate tried (smallest :meth:`RateOutcome.key` under ``objective``)."""
+    return min(outcomes.values(), key=lambda o: o.key(objective))
+
+
+def next_index(outcomes: Mapping[int, RateOutcome], objective: str = STEPS) -> int | None:
     """The grid index to try next (one past the best rate's edge), or None if it is interior."""
-    best = best_outcome(outcomes).index
+    best = best_outcome(outcomes, objective).index
     if best == max(outcomes):
         return best + 1
     if best == min(outcomes):
@@ -193,13 +212,18 @@ class Search:
     outcomes: dict[int, RateOutcome]
     runs: list[tuple[list[int], RunResult]]
     widenings: int = 0
+    objective: str = STEPS
+
+    def best(self) -> RateOutcome:
+        """The best rate tried, under the search's objective."""
+        return best_outcome(self.outcomes, self.objective)
 
     def result(self) -> str:
-        """``censored`` (most trials of the best rate never reached the target), else
-        ``edge`` (the best rate is at the grid's edge) or ``interior``."""
-        if math.isinf(best_outcome(self.outcomes).median_steps):
+        """``censored`` (most trials of the best rate never reached the target; the steps
+        objective only), else ``edge`` (the best rate is at the grid's edge) or ``interior``."""
+        if self.objective == STEPS and math.isinf(self.best().median_steps):
             return CENSORED
-        return EDGE if next_index(self.outcomes) is not None else INTERIOR
+        return EDGE if next_index(self.outcomes, self.objective) is not None else INTERIOR
 
 
 def train_rates(
@@ -226,16 +250,18 @@ def run_search(
     seed: int,
     threads: int,
     first: Sequence[int] | None = None,
+    objective: str = STEPS,
 ) -> Search:
     """Train rounds of rates until the best is interior or the widening limit is reached.
 
-    ``first``: the grid indices of the first round (default: :func:`initial_indices`).
+    ``first``: the grid indices of the first round (default: :func:`initial_indices`);
+    ``objective``: what ranks the rates (module docstring).
     """
     data = subset_trials(data, settings.trials)
     n_train = data.x_train.shape[1]
     rows = batch_sizes.rows(batch_size, n_train)
     engine = engine_settings(training, batch_size, seed, threads)
-    search = Search(settings, rows, training["reduction"], n_train, {}, [])
+    search = Search(settings, rows, training["reduction"], n_train, {}, [], objective=objective)
     indices = sorted(first) if first else initial_indices(settings, rows, training["reduction"])
     while indices:
         rates = tuple(rate_of(i, settings.rates_per_decade) for i in indices)
@@ -244,7 +270,7 @@ def run_search(
         search.runs.append((indices, run))
         for outcome in outcomes_of(run.records, indices, round_number):
             search.outcomes[outcome.index] = outcome
-        following = next_index(search.outcomes)
+        following = next_index(search.outcomes, objective)
         _log_round(search, following)
         if following is None or search.widenings >= settings.max_widenings:
             break
@@ -255,17 +281,21 @@ def run_search(
 
 def _log_round(search: Search, following: int | None) -> None:
     """One line per round on stderr (the job's log): rates so far and what comes next."""
+    accuracy = search.objective == ACCURACY
     tried = ", ".join(
-        f"{o.lr:.3g}: {o.median_steps:.0f}" for _, o in sorted(search.outcomes.items())
+        f"{o.lr:.3g}: {o.mean_peak:.4f}" if accuracy else f"{o.lr:.3g}: {o.median_steps:.0f}"
+        for _, o in sorted(search.outcomes.items())
     )
-    best = best_outcome(search.outcomes).lr
+    best = search.best().lr
     step = (
         "interior"
         if following is None
         else f"next {rate_of(following, search.settings.rates_per_decade):.3g}"
     )
     print(
-        f"round {len(search.runs) - 1}: median steps by rate {{{tried}}}; best {best:.3g}; {step}",
+        f"round {len(search.runs) - 1}: "
+        f"{'best mean hold-out accuracy' if accuracy else 'median steps'} by rate "
+        f"{{{tried}}}; best {best:.3g}; {step}",
         file=sys.stderr,
         flush=True,
     )
@@ -273,7 +303,7 @@ def _log_round(search: Search, following: int | None) -> None:
 
 def rate_table(search: Search, batch_size: str) -> pd.DataFrame:
     """rates.csv: one row per rate tried, best first marked, in rate order."""
-    best = best_outcome(search.outcomes).index
+    best = search.best().index
     rows = []
     for index in sorted(search.outcomes):
         o = search.outcomes[index]
@@ -332,7 +362,7 @@ def outcome_rows(outcomes: Mapping[int, RateOutcome], batch_size: str) -> pd.Dat
 
 def best_weights(search: Search) -> Weights:
     """The final weights of the best rate's replicas: where each reached the target (or stopped)."""
-    best = best_outcome(search.outcomes)
+    best = search.best()
     indices, run = search.runs[best.round]
     trials = len(best.steps)
     mine = slice(indices.index(best.index) * trials, (indices.index(best.index) + 1) * trials)
@@ -341,10 +371,16 @@ def best_weights(search: Search) -> Weights:
 
 
 def summary(search: Search, task: str, batch_size: str, seconds: float) -> dict[str, Any]:
-    """search.json: what was searched, where it ended, and why."""
-    best = best_outcome(search.outcomes)
+    """search.json: what was searched, where it ended, and why (``objective`` and the best
+    rate's ``best_mean_hold_acc`` only where the objective is not the default)."""
+    best = search.best()
     lr_sum, lr_mean = to_conventions(best.lr, search.batch_rows, search.reduction)
-    following = next_index(search.outcomes)
+    following = next_index(search.outcomes, search.objective)
+    extra = (
+        {}
+        if search.objective == STEPS
+        else {"objective": search.objective, "best_mean_hold_acc": best.mean_peak}
+    )
     return {
         "task": task,
         "batch_size": batch_size,
@@ -365,6 +401,7 @@ def summary(search: Search, task: str, batch_size: str, seconds: float) -> dict[
         "best_lr_mean": lr_mean,
         "best_median_steps": None if math.isinf(best.median_steps) else best.median_steps,
         "seconds": seconds,
+        **extra,
     }
 
 
@@ -377,11 +414,15 @@ def search_task(
     scaling: Mapping[str, Any],
     seed: int,
     threads: int,
+    first: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """The ``search_rates`` rule: search, then write every file of the search at once."""
+    """The ``search_rates`` rule: search, then write every file of the search at once
+    (``first``: the first round's grid indices, as :func:`run_search`'s)."""
     settings = SearchSettings.from_config(scaling, task)
     start = time.perf_counter()
-    search = run_search(load_trial_data(split), batch_size, training, settings, seed, threads)
+    search = run_search(
+        load_trial_data(split), batch_size, training, settings, seed, threads, first
+    )
     info = summary(search, task, batch_size, time.perf_counter() - start)
     with atomic_folder(out_dir, (*SEARCH_FILES, "rounds")) as folder:
         (folder / "search.json").write_text(json.dumps(info, indent=2) + "\n")

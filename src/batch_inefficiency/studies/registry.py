@@ -99,6 +99,24 @@ SPECS = (
         report_section="report.section",
         given_tables=True,
     ),
+    Study(
+        name="generalization",
+        title="Beyond the paper: does gradient noise generalize better?",
+        config_section="generalization",
+        tables=("generalization", "generalization_stability", "generalization_claim"),
+        figure_section="generalization",
+        claim_table="generalization_claim",
+        report_section="report.section",
+    ),
+    Study(
+        name="optimizers",
+        title="Beyond the paper: does a modern optimizer remove the inefficiency?",
+        config_section="optimizers",
+        tables=("optimizers", "optimizers_fit", "optimizers_claim"),
+        figure_section="optimizers",
+        claim_table="optimizers_claim",
+        report_section="report.section",
+    ),
 )
 
 STUDIES: dict[str, Study] = {study.name: study for study in SPECS}

@@ -54,7 +54,8 @@ def check_training(training: Mapping[str, Any]) -> None:
 def engine_settings(
     training: Mapping[str, Any], batch_size: str | int, seed: int, threads: int
 ) -> EngineSettings:
-    """Engine settings for one batch size from the config's ``training`` section."""
+    """Engine settings for one batch size from the config's ``training`` section (its
+    ``optimizer`` and ``weight_decay`` default to plain SGD where absent)."""
     return EngineSettings.from_dict(
         {
             "batch_size": batch_sizes.parse(batch_size),
@@ -66,6 +67,8 @@ def engine_settings(
             "patience": training["patience"],
             "divergence_factor": training["divergence_factor"],
             "threads": threads,
+            "optimizer": training.get("optimizer") or {},
+            "weight_decay": training.get("weight_decay", 0.0),
             **training["engine"],
         }
     )

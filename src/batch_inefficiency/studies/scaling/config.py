@@ -56,6 +56,17 @@ def with_prepared_trials(
     return {**section, "trials": trials}
 
 
+def check_reachable(
+    key: str, task: str, target: float, seen: Mapping[str, float], source: str
+) -> None:
+    """Refuse a target (config key ``key``) above the best hold-out accuracy seen on ``task``."""
+    if task in seen and target > seen[task]:
+        raise UserError(
+            f"{key}.{task} = {target} is above the best hold-out accuracy seen on "
+            f"{task} ({seen[task]:.4f}, {source}); no run could reach it"
+        )
+
+
 def check_scaling(
     scaling: Mapping[str, Any],
     tasks: Sequence[str],
@@ -70,11 +81,7 @@ def check_scaling(
             raise UserError(
                 f"scaling.targets.{task} is missing: give a hold-out accuracy to reach on {task}"
             )
-        if task in seen and target > seen[task]:
-            raise UserError(
-                f"scaling.targets.{task} = {target} is above the best hold-out accuracy seen on "
-                f"{task} ({seen[task]:.4f}, {scaling['accuracy_seen']}); no run could reach it"
-            )
+        check_reachable("scaling.targets", task, target, seen, scaling["accuracy_seen"])
         for size in study_batch_sizes(scaling, n_train[task]):
             try:
                 batch_sizes.rows(size, n_train[task])

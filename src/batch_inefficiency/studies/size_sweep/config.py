@@ -4,19 +4,22 @@ docs/design.md §10. The sweep borrows the scaling study's rate grid and search 
 (``scaling.rates_per_decade``, ``initial_mean_rates``) and its per-task target (the
 full-size target, ``scaling.targets``, unless ``size_sweep.targets`` overrides it).
 What the schema cannot say, refused with one line naming the key: every task of the
-sweep has a target; sizes fit the training split; the mini-batch fits the smallest
-size; the study's trials are among the prepared ones.
+sweep has a target, at most the best hold-out accuracy seen (``scaling.accuracy_seen``);
+sizes fit the training split; the mini-batch fits the smallest size; the study's trials
+are among the prepared ones.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.batch_sizes import FULL, ONLINE
 from batch_inefficiency.errors import UserError
+from batch_inefficiency.studies.scaling.config import check_reachable, read_accuracy_seen
 
 
 def is_on(sweep: Mapping[str, Any]) -> bool:
@@ -83,8 +86,11 @@ def check_size_sweep(
             "lower size_sweep.trials or raise trials"
         )
     mini = batch_sizes.parse(sweep["mini_batch"])
+    seen = read_accuracy_seen(Path(scaling["accuracy_seen"]))
     for task in tasks:
-        full_size_target(sweep, scaling, task)
+        target = full_size_target(sweep, scaling, task)
+        key = "size_sweep.targets" if task in (sweep["targets"] or {}) else "scaling.targets"
+        check_reachable(key, task, target, seen, scaling["accuracy_seen"])
         larger = [s for s in sweep["sizes"] or [] if s != FULL and int(s) > n_train[task]]
         if larger:
             raise UserError(

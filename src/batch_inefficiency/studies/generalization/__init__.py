@@ -1,0 +1,2 @@
+"""The generalization study: accuracy against batch size, every run trained until finished
+(docs/design.md §11)."""

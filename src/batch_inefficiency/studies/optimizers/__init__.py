@@ -1,0 +1,1 @@
+"""The optimizer study: the scaling study repeated per optimizer (docs/design.md §12)."""
