@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_config import BASE, check, with_value
 
 from batch_inefficiency.engine.optimizers import OptimizerSpec
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.studies.optimizers import claims, config, tables
 from batch_inefficiency.studies.replication.runs import engine_settings
 from batch_inefficiency.studies.scaling.fit import StepsFit
-from tests.test_config import BASE, check, with_value
 
 REPO = Path(__file__).resolve().parents[1]
 
