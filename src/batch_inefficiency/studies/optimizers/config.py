@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from batch_inefficiency import batch_sizes
-from batch_inefficiency.batch_sizes import ONLINE
 from batch_inefficiency.errors import UserError
 from batch_inefficiency.studies.rate_search import SearchSettings, initial_indices
-from batch_inefficiency.studies.scaling.config import study_batch_sizes
+from batch_inefficiency.studies.scaling.config import check_sizes_and_trials
 
 # The keys of an optimizer entry that are the engine's optimizer setting.
 OPTIMIZER_KEYS = ("name", "momentum", "betas", "eps")
@@ -82,17 +80,7 @@ def check_optimizers(
                 f"scaling.targets.{task} is missing: the optimizers suite needs a hold-out "
                 f"accuracy to reach on {task}"
             )
-        for size in study_batch_sizes(section, n_train[task]):
-            try:
-                batch_sizes.rows(size, n_train[task])
-            except batch_sizes.BatchSizeError as error:
-                raise UserError(f"optimizers.batch_sizes on {task}: {error}") from None
-    if section["trials"] > trials:
-        raise UserError(
-            f"optimizers.trials = {section['trials']} but trials = {trials} are prepared; "
-            "lower optimizers.trials or raise trials"
-        )
-    if section["batch_sizes"] is not None and ONLINE not in section["batch_sizes"]:
-        raise UserError(
-            "optimizers.batch_sizes must include '1': C7b and C1 compare with on-line training"
-        )
+    check_sizes_and_trials(
+        "optimizers", section, tasks, trials, n_train,
+        "C7b and C1 compare with on-line training",
+    )  # fmt: skip

@@ -82,18 +82,33 @@ def check_scaling(
                 f"scaling.targets.{task} is missing: give a hold-out accuracy to reach on {task}"
             )
         check_reachable("scaling.targets", task, target, seen, scaling["accuracy_seen"])
-        for size in study_batch_sizes(scaling, n_train[task]):
+    check_sizes_and_trials(
+        "scaling", scaling, tasks, trials, n_train,
+        "the gradient noise scale is measured where on-line training reaches the target",
+    )  # fmt: skip
+
+
+def check_sizes_and_trials(
+    key: str,
+    section: Mapping[str, Any],
+    tasks: Sequence[str],
+    trials: int,
+    n_train: Mapping[str, int],
+    why_online: str,
+) -> None:
+    """Refuse a study section (config key ``key``) whose batch sizes a task cannot serve,
+    without on-line training (``why_online``: why the study needs it), or with more trials
+    than are prepared."""
+    for task in tasks:
+        for size in study_batch_sizes(section, n_train[task]):
             try:
                 batch_sizes.rows(size, n_train[task])
             except batch_sizes.BatchSizeError as error:
-                raise UserError(f"scaling.batch_sizes on {task}: {error}") from None
-    if scaling["trials"] > trials:
+                raise UserError(f"{key}.batch_sizes on {task}: {error}") from None
+    if section["trials"] > trials:
         raise UserError(
-            f"scaling.trials = {scaling['trials']} but trials = {trials} are prepared; "
-            "lower scaling.trials or raise trials"
+            f"{key}.trials = {section['trials']} but trials = {trials} are prepared; "
+            f"lower {key}.trials or raise trials"
         )
-    if scaling["batch_sizes"] is not None and ONLINE not in scaling["batch_sizes"]:
-        raise UserError(
-            "scaling.batch_sizes must include '1': the gradient noise scale is measured where "
-            "on-line training reaches the target"
-        )
+    if section["batch_sizes"] is not None and ONLINE not in section["batch_sizes"]:
+        raise UserError(f"{key}.batch_sizes must include '1': {why_online}")
