@@ -225,11 +225,13 @@ def scaling_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) ->
 
 def optimizer_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) -> list[dict]:
     """Every rate search of the optimizer study (docs/design.md §12), projected as the scaling
-    study's (:func:`scaling_job`) with the optimizer's update rule, first rates and budget.
+    study's (:func:`scaling_job`) with the optimizer's update rule, first rates and budget;
+    plain SGD's searches that are the scaling study's own are not counted twice.
     ``--measured``: the epochs the study's own trials.csv records, else (a proxy) those of
     the scaling study's search of the same task and batch size."""
     from batch_inefficiency.studies.optimizers.config import (
         optimizer_training,
+        reuses_scaling_search,
         run_labels,
         search_section,
     )
@@ -246,7 +248,14 @@ def optimizer_jobs(config: dict, args: argparse.Namespace, sheet: pd.DataFrame) 
                 "training": optimizer_training(config["training"], entry),
                 "scaling": search_section(config["scaling"], section, entry),
             }
-            for batch in study_batch_sizes(section, shape.n_train - shape.n_classes):
+            n_train = shape.n_train - shape.n_classes
+            reused = reuses_scaling_search(
+                config["training"], config["scaling"], section, label, task
+            ) and task in suite_tasks(sheet, config["scaling"]["suite"])
+            scaling_sizes = study_batch_sizes(config["scaling"], n_train)
+            for batch in study_batch_sizes(section, n_train):
+                if reused and batch in scaling_sizes:
+                    continue  # the scaling study's own search (docs/design.md §12)
                 job = scaling_job(task, batch, probe, args) | {"optimizer": label}
                 own = args.measured / "optimizers" / task / label / batch if args.measured else None
                 if own is not None and (own / "trials.csv").is_file():

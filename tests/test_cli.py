@@ -1,8 +1,10 @@
 """The command line: exit statuses and one-line messages for user mistakes."""
 
+import argparse
 import contextlib
 import errno
 import io
+import json
 import os
 import re
 import shutil
@@ -10,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -156,6 +159,14 @@ BAD_RUN = {
     "--dataset": _not_in({r["name"] for r in read_manifest(DATASETS / "manifest.csv")}),
     "--nominal": _not_in({"ordinal", "onehot"}),
     **{f"--{k.replace('_', '-')}": _not_in(v) for k, v in cli.CHOICES.items()},
+    "--optimizer": _not_in(set(cli.OPTIMIZERS)),
+    "--momentum": NOT_NUMBER
+    | st.floats(max_value=0, exclude_max=True).filter(lambda x: x < 0).map(str)
+    | st.floats(min_value=1).map(str),
+    "--eps": NOT_NUMBER | st.floats(max_value=0).map(str) | st.sampled_from(["nan", "inf"]),
+    "--weight-decay": NOT_NUMBER
+    | st.floats(max_value=0, exclude_max=True).filter(lambda x: x < 0).map(str)
+    | st.sampled_from(["nan", "inf"]),
 }
 VALID = {"--dataset": "iris", "--batch-size": "1", "--lr": "0.1", "--epochs": "3"}
 
@@ -169,14 +180,8 @@ def test_any_bad_argument_ends_in_one_line_naming_it(data, tmp_path_factory):
     argv = ["run", "--root", str(DATASETS), "--out", str(out)]
     for key, good in (VALID | {option: value}).items():
         argv += [f"{key}={value}" if key == option else key, *([] if key == option else [good])]
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            status = cli.main(argv)
-        except SystemExit as stop:
-            status = stop.code
+    status, text = run_in_process(argv)
     assert status == 2, (option, value)
-    text = err.getvalue()
     assert text.count("\n") == 1 and text.startswith("error: ") and "Traceback" not in text
     named = option in text or f"argument {option}" in text
     assert named or (option == "--dataset" and "unknown data set" in text), text
@@ -212,3 +217,148 @@ def test_any_bad_or_taken_name_for_datasets_add_is_one_line(tampered_root, name)
     assert status == 2
     assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("error: data set name ")
     assert (tampered_root / "manifest.csv").read_bytes() == before
+
+
+# ---- run's optimizer flags ----
+
+FAST_RUN = ["run", "--dataset", "iris", "--batch-size", "8", "--lr", "0.1", "--epochs", "2"]
+
+
+def run_in_process(argv):
+    """(exit status, stderr) of the command line, run in this process."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            status = cli.main(argv)
+        except SystemExit as stop:
+            status = stop.code
+    return status, err.getvalue()
+
+
+def test_the_optimizer_choices_and_defaults_are_the_engines():
+    from batch_inefficiency.engine.optimizers import OPTIMIZERS, STATE_NAMES, OptimizerSpec
+
+    assert cli.OPTIMIZERS == OPTIMIZERS and cli.OPTIMIZERS[0] == OptimizerSpec().name
+    assert set(cli.OPTIMIZER_FLAGS) == set(vars(OptimizerSpec())) - {"name"}
+    assert {name for users in cli.OPTIMIZER_FLAGS.values() for name in users} == {
+        name for name, state in STATE_NAMES.items() if state
+    }
+    parser = argparse.ArgumentParser()
+    cli._add_run_arguments(parser)
+    helps = {action.dest: action.help for action in parser._actions}
+    defaults = {
+        key: helps[key].rsplit("(default: ", 1)[1].rstrip(")") for key in cli.OPTIMIZER_FLAGS
+    }
+    spec = OptimizerSpec()
+    assert float(defaults["momentum"]) == spec.momentum
+    assert tuple(map(float, defaults["betas"].split())) == spec.betas
+    assert float(defaults["eps"]) == spec.eps
+
+
+def test_an_adam_run_records_adam_and_its_settings_in_run_json(tmp_path):
+    out = tmp_path / "adam"
+    argv = [*FAST_RUN, "--out", str(out), "--optimizer", "adam", "--betas", "0.8", "0.99"]
+    status, err = run_in_process([*argv, "--eps", "1e-6", "--weight-decay", "0.01"])
+    assert status == 0, err
+    info = json.loads((out / "run.json").read_text())
+    assert info["settings"]["optimizer"] == {
+        "name": "adam",
+        "momentum": 0.9,  # the engine writes all four; adam reads its own
+        "betas": [0.8, 0.99],
+        "eps": 1e-6,
+    }
+    assert info["settings"]["weight_decay"] == 0.01
+    assert info["resolved"]["update_rule"] == "adam"
+    assert set(info["resolved"]["optimizer_state"]) == {"step", "exp_avg", "exp_avg_sq"}
+
+
+def test_adams_defaults_are_the_engines(tmp_path):
+    status, err = run_in_process([*FAST_RUN, "--out", str(tmp_path), "--optimizer", "adam"])
+    assert status == 0, err
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["settings"]["optimizer"] == {
+        "name": "adam",
+        "momentum": 0.9,
+        "betas": [0.9, 0.999],
+        "eps": 1e-8,
+    }
+    assert info["settings"]["weight_decay"] == 0.0
+
+
+def test_a_momentum_run_differs_from_an_sgd_run(tmp_path):
+    weights = {}
+    for name, flags in {
+        "sgd": [],
+        "momentum": ["--optimizer", "momentum", "--momentum", "0.5"],
+    }.items():
+        out = tmp_path / name
+        status, err = run_in_process([*FAST_RUN, "--out", str(out), *flags])
+        assert status == 0, err
+        info = json.loads((out / "run.json").read_text())
+        assert info["resolved"]["update_rule"] == name
+        assert info["settings"]["optimizer"]["name"] == name
+        with np.load(out / "final_weights.npz") as npz:
+            weights[name] = {key: npz[key] for key in npz.files}
+    assert weights["sgd"].keys() == weights["momentum"].keys()
+    assert not all(
+        np.array_equal(weights["sgd"][key], weights["momentum"][key]) for key in weights["sgd"]
+    )
+
+
+BAD_OPTIMIZER_FLAGS = {
+    "unknown optimizer": (["--optimizer", "rmsprop"], "--optimizer", "invalid choice: 'rmsprop'"),
+    "momentum 1": (["--optimizer", "momentum", "--momentum", "1"], "--momentum", ">= 0 and < 1"),
+    "momentum negative": (["--optimizer", "momentum", "--momentum", "-0.1"], "--momentum", "< 1"),
+    "momentum as text": (["--optimizer", "nesterov", "--momentum", "lots"], "--momentum", "'lots'"),
+    "nesterov without momentum": (
+        ["--optimizer", "nesterov", "--momentum", "0"],
+        "--momentum",
+        "must be > 0 for --optimizer nesterov, got 0",
+    ),
+    "beta 1": (["--optimizer", "adam", "--betas", "0.9", "1"], "--betas", "got '1'"),
+    "beta negative": (["--optimizer", "adam", "--betas", "-0.5", "0.9"], "--betas", "got '-0.5'"),
+    "one beta": (["--optimizer", "adam", "--betas", "0.9"], "--betas", "expected 2 arguments"),
+    "eps 0": (["--optimizer", "adam", "--eps", "0"], "--eps", "must be a number > 0, got '0'"),
+    "eps nan": (["--optimizer", "adam", "--eps", "nan"], "--eps", "got 'nan'"),
+    "negative weight decay": (["--weight-decay", "-1"], "--weight-decay", "must be a number >= 0"),
+    "infinite weight decay": (["--weight-decay", "inf"], "--weight-decay", "got 'inf'"),
+    "momentum for sgd": (["--momentum", "0.9"], "--momentum", "momentum or nesterov, not sgd"),
+    "momentum for adam": (
+        ["--optimizer", "adam", "--momentum", "0.9"],
+        "--momentum",
+        "momentum or nesterov, not adam",
+    ),
+    "betas for momentum": (
+        ["--optimizer", "momentum", "--betas", "0.9", "0.99"],
+        "--betas",
+        "--optimizer adam, not momentum",
+    ),
+    "eps for sgd": (["--eps", "1e-6"], "--eps", "--optimizer adam, not sgd"),
+}
+
+
+@pytest.mark.parametrize(
+    ("flags", "option", "expected"), BAD_OPTIMIZER_FLAGS.values(), ids=BAD_OPTIMIZER_FLAGS
+)
+def test_a_bad_optimizer_flag_is_one_line_naming_it(tmp_path, flags, option, expected):
+    out = tmp_path / "run"
+    status, err = run_in_process([*FAST_RUN, "--out", str(out), *flags])
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith(f"error: argument {option}: "), err
+    assert expected in err and "Traceback" not in err
+    assert err.endswith("(see: python -m batch_inefficiency run --help)\n")
+    assert not out.exists()
+
+
+def test_a_bad_optimizer_flag_is_one_line_from_the_shell(repo, tmp_path):
+    """The same through ``python -m batch_inefficiency``, as a user types it."""
+    out = tmp_path / "run"
+    result = run_cli(
+        *FAST_RUN, "--out", str(out), "--optimizer", "nesterov", "--momentum", "0", cwd=repo
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "error: argument --momentum: must be > 0 for --optimizer nesterov, got 0 "
+        "(see: python -m batch_inefficiency run --help)\n"
+    )
+    assert not out.exists()

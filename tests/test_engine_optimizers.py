@@ -115,14 +115,15 @@ def test_other_models_and_mean_reduction_equal_the_oracle(device_path, spec, bat
     assert_matches_oracle(data, s, torch_optimizer(spec, 0.001))
 
 
-@pytest.mark.parametrize("path", ["fused", "torch"])
-@hypothesis_settings(max_examples=12, deadline=None)
-@given(
-    lr=st.floats(1e-3, 1.0),
-    batch=st.sampled_from([1, 3, 7, "full"]),
-    dtype=st.sampled_from(["float32", "float64"]),
+# The fused path in float32 alone: μ = 0 resolves to plain SGD whatever the dtype (the
+# resolved rule is asserted), and plain SGD's float32 kernel (3 classes: output-major) is the
+# one that most tests and the workflow's tiny run compile anyway; float64's is another 40-80 s.
+@pytest.mark.parametrize(
+    ("path", "dtype"), [("fused", "float32"), ("torch", "float32"), ("torch", "float64")]
 )
-def test_momentum_zero_is_plain_sgd_bit_for_bit(path, lr, batch, dtype):
+@hypothesis_settings(max_examples=12, deadline=None)
+@given(lr=st.floats(1e-3, 1.0), batch=st.sampled_from([1, 3, 7, "full"]))
+def test_momentum_zero_is_plain_sgd_bit_for_bit(path, dtype, lr, batch):
     """torch.optim.SGD with momentum 0 is plain SGD; so is the engine's, in the same kernels."""
     data = synthetic_data()
     s = settings(path=path, dtype=dtype, batch_size=batch, learning_rates=(lr,), epochs=3)

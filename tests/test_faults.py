@@ -189,18 +189,27 @@ def study_files(out_dir, names=SEARCH_FILES):
     return files
 
 
-def search(split, out_dir):
-    from test_workflow import SCALING, TRAINING
+def torch_training():
+    """test_workflow's training section on the torch path: what these tests check is how a job
+    writes its files, and the torch path has no numba kernel to compile (a fused one not yet
+    cached costs 40-80 s the first time)."""
+    from test_workflow import TRAINING
 
-    return search_task(split, out_dir, training=TRAINING, scaling=SCALING, **STUDY_ARGS)
+    return TRAINING | {"engine": TRAINING["engine"] | {"path": "torch"}}
+
+
+def search(split, out_dir):
+    from test_workflow import SCALING
+
+    return search_task(split, out_dir, training=torch_training(), scaling=SCALING, **STUDY_ARGS)
 
 
 def sweep(split, target, out):
-    from test_workflow import SCALING, SIZE_SWEEP, TRAINING
+    from test_workflow import SCALING, SIZE_SWEEP
 
     sizes = SIZE_SWEEP | {"sizes": [12, "full"], "mini_batch": "4"}
     return write_method(
-        split, target, out, training=TRAINING, sweep=sizes, scaling=SCALING, **STUDY_ARGS
+        split, target, out, training=torch_training(), sweep=sizes, scaling=SCALING, **STUDY_ARGS
     )
 
 
@@ -283,7 +292,7 @@ def test_killed_rate_search_job_reruns_to_the_same_files(repo, tmp_path):
     uninterrupted search of the same split writes."""
     from test_workflow import snakemake, tiny_config
 
-    config = tiny_config(tmp_path)
+    config = tiny_config(tmp_path, training=torch_training())  # as search() below
     split = tmp_path / "results" / "splits" / "iris.npz"
     split.parent.mkdir(parents=True)
     write_splits("iris", repo / "resources" / "datasets", 2, 5, "ordinal", split)

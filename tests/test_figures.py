@@ -173,7 +173,7 @@ def test_registry_holds_the_named_figures():
         "generalization_curves",
     }
     assert {n for n, s in figures.FIGURES.items() if s.section == "generalization"} == noise
-    optimizers = {"optimizers_steps_to_target", "optimizers_fit"}
+    optimizers = {"optimizers_steps_to_target", "optimizers_fit", "optimizers_curvature"}
     assert {n for n, s in figures.FIGURES.items() if s.section == "optimizers"} == optimizers
     assert set(figures.FIGURES) - beyond - sweep - noise - optimizers == {
         "large_task_curves",

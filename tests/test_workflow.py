@@ -101,6 +101,7 @@ OPTIMIZERS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml
     "optimizers"
 ] | {
     "suite": "tiny",
+    "curvature_trials": 1,
     "trials": 2,
     "batch_sizes": ["1", "full"],
     "max_epochs": 8,
@@ -209,13 +210,21 @@ def test_tables_agree_with_metrics_computed_from_the_records(tiny_run):
 
 
 def test_statistics_rerun_from_the_metrics_alone(repo, tmp_path, tiny_run):
-    """With the metrics and no run file (the committed reference metrics), asked for, the
-    statistics tables come out identical, and nothing is trained; not asked for, the
-    tasks are retrained."""
+    """With the metrics and no run file (what the committed reference results keep), asked
+    for, the statistics and the studies' tables come out identical, and nothing is trained;
+    not asked for, the tasks are retrained."""
     shutil.copytree(tiny_run / "metrics", tmp_path / "given" / "metrics")
-    (tmp_path / "given" / "tables").mkdir()
-    for table in (tiny_run / "tables").glob("size_sweep*"):
-        shutil.copy2(table, tmp_path / "given" / "tables" / table.name)
+    committed = [  # what the committed reference results keep of each study
+        "tables/size_sweep*", "tables/scaling*", "scaling/*/*/search.json",
+        "scaling/*/*/rates.csv", "scaling/*/*/trials.csv", "generalization/*/points.csv",
+        "optimizers/*/*/*/search.json", "optimizers/*/*/*/rates.csv",
+        "optimizers/*/*/*/trials.csv", "optimizers/*/curvature.csv",
+    ]  # fmt: skip
+    for pattern in committed:
+        for file in tiny_run.glob(pattern):
+            copy = tmp_path / "given" / file.relative_to(tiny_run)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, copy)
     config = tiny_config(tmp_path, results="given")
     target = str(tmp_path / "given" / "tables" / "claims.csv")
     dry = snakemake(target, "--configfile", str(config), "-n", cwd=repo)
@@ -229,7 +238,11 @@ def test_statistics_rerun_from_the_metrics_alone(repo, tmp_path, tiny_run):
     assert not (tmp_path / "given" / "runs").exists()
     assert "size sweep study's tables taken as given" in result.stderr
     assert not (tmp_path / "given" / "size_sweep").exists()
-    for table in STATISTICS_TABLES:
+    for study in ("generalization", "optimizer"):
+        assert f"the {study} study's metrics taken as given" in result.stderr
+    assert not list((tmp_path / "given").glob("**/*weights.npz"))  # nothing trained
+    study_tables = ("generalization.csv", "optimizers.csv", "optimizers_curvature.csv")
+    for table in (*STATISTICS_TABLES, *study_tables):
         expected = pd.read_csv(tiny_run / "tables" / table)
         got = pd.read_csv(tmp_path / "given" / "tables" / table)
         pd.testing.assert_frame_equal(got, expected)
@@ -276,7 +289,12 @@ def test_report_pdf_is_printed_with_every_figure(tiny_run):
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 5
     assert "a replication" in text and "Quick profile: not the replication" in text
-    images = {image.data for page in reader.pages for image in page.images}
+    images = {  # the PDF's image objects (decoding them all took a minute)
+        ref.idnum
+        for page in reader.pages
+        for ref in page["/Resources"].get("/XObject", {}).values()
+        if ref.get_object().get("/Subtype") == "/Image"
+    }
     assert len(images) == len(FIGURES)
 
 

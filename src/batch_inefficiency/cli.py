@@ -75,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from batch_inefficiency.data.splits import prepare_trials
     from batch_inefficiency.engine import EngineSettings
+    from batch_inefficiency.engine.optimizers import OptimizerSpec
     from batch_inefficiency.models import ModelSpec
     from batch_inefficiency.studies.replication.runs import train_and_save
 
@@ -92,6 +93,8 @@ def _run(args: argparse.Namespace) -> int:
         path=args.path,
         patience=args.patience,
         threads=args.threads,
+        optimizer=OptimizerSpec(**_optimizer(args)),
+        weight_decay=args.weight_decay,
     )
     data = prepare_trials(
         datasets.load_dataset(args.dataset, args.root, args.nominal), args.trial, args.seed
@@ -120,16 +123,25 @@ def _batch_size(text: str) -> str:
 _KINDS = {int: "an integer", float: "a number"}
 
 
-def _number(kind: type, low: float, strict: bool) -> Callable[[str], Any]:
-    """An argparse type: a finite int or float >= ``low`` (> ``low`` if ``strict``)."""
-    bound = f"{'>' if strict else '>='} {low:g}"
+def _number(
+    kind: type, low: float, strict: bool, below: float | None = None
+) -> Callable[[str], Any]:
+    """An argparse type: a finite int or float >= ``low`` (> ``low`` if ``strict``), and
+    < ``below`` where given."""
+    bound = f"{'>' if strict else '>='} {low:g}" + ("" if below is None else f" and < {below:g}")
 
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or not math.isfinite(value) or value < low or (strict and value == low):
+        if (
+            value is None
+            or not math.isfinite(value)
+            or value < low
+            or (strict and value == low)
+            or (below is not None and value >= below)
+        ):
             raise argparse.ArgumentTypeError(f"must be {_KINDS[kind]} {bound}, got {text!r}")
         return value
 
@@ -139,7 +151,9 @@ def _number(kind: type, low: float, strict: bool) -> Callable[[str], Any]:
 
 COUNT = _number(int, 1, strict=False)  # epochs, threads, patience
 INDEX = _number(int, 0, strict=False)  # trials, seeds
-POSITIVE = _number(float, 0, strict=True)  # rates, scales
+POSITIVE = _number(float, 0, strict=True)  # rates, scales, eps
+NON_NEGATIVE = _number(float, 0, strict=False)  # weight decay
+FRACTION = _number(float, 0, strict=False, below=1)  # momentum, betas
 
 # The choices of the config schema (workflow/schemas/config.schema.yaml; a test holds
 # them equal), so that a bad name stops here, naming its argument. The first is the default.
@@ -154,6 +168,11 @@ CHOICES = {
     "path": ("auto", "torch", "fused", "triton"),
 }
 HIDDEN_RULES = ("twice_inputs",)
+# The engine's optimizers (engine/optimizers.py, whose import takes seconds; a test holds them
+# equal); the first is the default. The flags of each one's hyper-parameters, which default
+# to the engine's (OptimizerSpec) where not given.
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+OPTIMIZER_FLAGS = {"momentum": ("momentum", "nesterov"), "betas": ("adam",), "eps": ("adam",)}
 
 
 def _hidden(text: str) -> str:
@@ -191,10 +210,62 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--hidden", type=_hidden, default="twice_inputs", help="a rule or a number")
     run.add_argument("--patience", type=COUNT, default=None, help="early stopping (epochs)")
     run.add_argument("--threads", type=COUNT, default=1, help="CPU threads (default: 1)")
+    run.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=OPTIMIZERS[0], help="update rule (default: sgd)"
+    )
+    run.add_argument(
+        "--momentum", type=FRACTION, help="in [0, 1), of momentum and nesterov (default: 0.9)"
+    )
+    run.add_argument(
+        "--betas",
+        type=FRACTION,
+        nargs=2,
+        metavar=("B1", "B2"),
+        help="Adam's, each in [0, 1) (default: 0.9 0.999)",
+    )
+    run.add_argument("--eps", type=POSITIVE, help="Adam's epsilon, > 0 (default: 1e-8)")
+    run.add_argument(
+        "--weight-decay", type=NON_NEGATIVE, default=0.0, help="L2, >= 0 (default: 0, none)"
+    )
+
+
+def _optimizer(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine's optimizer setting (OptimizerSpec's fields) of the flags given."""
+    spec: dict[str, Any] = {"name": args.optimizer}
+    for key in OPTIMIZER_FLAGS:
+        value = getattr(args, key)
+        if value is not None:
+            spec[key] = tuple(value) if key == "betas" else value
+    return spec
+
+
+def _run_problem(args: argparse.Namespace) -> str | None:
+    """A mistake in the combination of run's flags (as the config schema's checks), or None."""
+    for key, users in OPTIMIZER_FLAGS.items():
+        if getattr(args, key) is not None and args.optimizer not in users:
+            return (
+                f"argument --{key}: is a setting of --optimizer {' or '.join(users)}, "
+                f"not {args.optimizer}"
+            )
+    if args.optimizer == "nesterov" and args.momentum == 0:
+        return f"argument --momentum: must be > 0 for --optimizer nesterov, got {args.momentum:g}"
+    return None
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose mistakes end in one line (not usage + message) and status 2."""
+    """An argument parser whose mistakes end in one line (not usage + message) and status 2.
+
+    ``check`` refuses a combination of its arguments: it returns the mistake's message, or None.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        check: Callable[[argparse.Namespace], str | None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.check = check
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {' '.join(message.split())} (see: {self.prog} --help)\n")
@@ -204,7 +275,11 @@ class OneLineParser(argparse.ArgumentParser):
         for arg in sys.argv[1:] if args is None else args:
             if arg.startswith("--") and arg.endswith("=--"):
                 self.error(f"argument {arg[:-3]}: expected a value, got '--'")
-        return super().parse_known_args(args, namespace)
+        namespace, extras = super().parse_known_args(args, namespace)
+        problem = None if self.check is None else self.check(namespace)
+        if problem is not None:
+            self.error(problem)
+        return namespace, extras
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,7 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--replace", action="store_true", help="replace the row of a name already taken"
             )
-    run = commands.add_parser("run", help="train one task at one batch size, by hand")
+    run = commands.add_parser(
+        "run", help="train one task at one batch size, by hand", check=_run_problem
+    )
     _add_run_arguments(run)
     run.set_defaults(func=_run)
     return parser

@@ -83,9 +83,7 @@ rule generalization_points:
 rule generalization_tables:
     """Test accuracy per task x batch size under each control, gaps, sharpness; the claims."""
     input:
-        points=expand(
-            rules.generalization_points.output.points, task=GENERALIZATION_TASKS
-        ),
+        points=unless_given(GENERALIZATION_GIVEN, GENERALIZATION_POINTS),
     output:
         table=results("tables", "generalization.csv"),
         table_md=results("tables", "generalization.md"),
@@ -99,6 +97,7 @@ rule generalization_tables:
     conda:
         "../../environment.yml"
     params:
+        points=GENERALIZATION_POINTS,
         small=GENERALIZATION_SMALL,
         margin=config["statistics"]["equivalence_margin"],
         alpha=config["statistics"]["alpha"],

@@ -4,7 +4,10 @@
 from batch_inefficiency.studies.scaling.config import study_batch_sizes
 from batch_inefficiency.studies.size_sweep.config import sweep_methods
 from batch_inefficiency.studies.generalization.config import task_batch_sizes
-from batch_inefficiency.studies.optimizers.config import run_labels
+from batch_inefficiency.studies.optimizers.config import (
+    reuses_scaling_search,
+    run_labels,
+)
 
 
 def study_given(name, run_files):
@@ -19,6 +22,26 @@ def study_given(name, run_files):
             file=sys.stderr,
         )
     return taken
+
+
+def study_metrics_given(name, files, run_files):
+    """Whether a study's metrics ``files`` are taken as given (statistics_from_metrics asks,
+    they exist and none of its ``run_files`` does): its tables are recomputed from them.
+    """
+    taken = given(files, run_files)
+    if taken:
+        print(
+            f"Note: the {name} study's metrics taken as given (they exist and no run file "
+            "does); its tables are recomputed from them.",
+            file=sys.stderr,
+        )
+    return taken
+
+
+def unless_given(taken, files):
+    """Input function: ``files``, none when they are taken as given (the rule then reads
+    them through its params, so that nothing retrains them)."""
+    return lambda wildcards: [] if taken else files
 
 
 # ---- metrics.smk ----
@@ -145,6 +168,19 @@ def generalization_runs(name):
     return files
 
 
+GENERALIZATION_POINTS = [
+    results("generalization", task, "points.csv") for task in GENERALIZATION_TASKS
+]
+GENERALIZATION_GIVEN = study_metrics_given(
+    "generalization",
+    GENERALIZATION_POINTS,
+    [
+        results("generalization", task, "full", "final_weights.npz")
+        for task in GENERALIZATION_TASKS
+    ],
+)
+
+
 def generalization_decay(wildcards):
     """The weight-decay arm's files of the task (none when the config has no strengths)."""
     if not GENERALIZATION["weight_decays"]:
@@ -219,6 +255,7 @@ def figure_input_files():
         ),
         "optimizers": rules.optimizers_tables.output.table,
         "optimizers_fit": rules.optimizers_tables.output.fit,
+        "optimizers_curvature": rules.optimizers_tables.output.curvature,
     }
 
 
@@ -293,11 +330,48 @@ def optimizer_section(wildcards):
     }
 
 
-def optimizer_files(name):
-    """One file of every rate search of the optimizer study (search.json, trials.csv)."""
+def optimizer_search_file(task, label, batch, name):
+    """One file of a rate search of the optimizer study: the scaling study's where the search
+    would repeat it (plain SGD, same settings and batch size), else the study's own."""
+    if (
+        task in SCALING_TASKS
+        and batch in scaling_batch_sizes(task)
+        and reuses_scaling_search(config["training"], SCALING, OPTIMIZERS, label, task)
+    ):
+        return results("scaling", task, batch, name)
+    return results("optimizers", task, label, batch, name)
+
+
+def optimizer_searches():
+    """(task, optimizer label, batch size) of every rate search of the optimizer study."""
     return [
-        results("optimizers", task, label, batch, name)
+        (task, label, batch)
         for task in OPTIMIZER_TASKS
         for label in run_labels(OPTIMIZERS)
         for batch in optimizer_batch_sizes(task)
     ]
+
+
+def optimizer_files(name):
+    """One file of every rate search of the optimizer study (search.json, trials.csv)."""
+    return [optimizer_search_file(*search, name) for search in optimizer_searches()]
+
+
+def online_reference_file(name):
+    """Input function: a file of the reference optimizer's on-line search on a task."""
+    return lambda wildcards: optimizer_search_file(
+        wildcards.task, OPTIMIZERS["reference"], "1", name
+    )
+
+
+OPTIMIZER_CURVATURE = [
+    results("optimizers", task, "curvature.csv") for task in OPTIMIZER_TASKS
+]
+OPTIMIZERS_GIVEN = study_metrics_given(
+    "optimizer",
+    optimizer_files("search.json")
+    + optimizer_files("rates.csv")
+    + optimizer_files("trials.csv")
+    + OPTIMIZER_CURVATURE,
+    [file for file in optimizer_files("best_weights.npz") if "/optimizers/" in file],
+)

@@ -6,7 +6,7 @@ from batch_inefficiency.studies.generalization.tables import write_generalizatio
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 write_generalization_tables(
-    points=snakemake.input.points,
+    points=snakemake.params.points,
     out=dict(snakemake.output.items()),
     small_tasks=snakemake.params.small,
     margin=snakemake.params.margin,

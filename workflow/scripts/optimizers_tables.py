@@ -6,9 +6,12 @@ from batch_inefficiency.studies.optimizers.tables import write_optimizer_tables
 
 start_job(snakemake)  # stderr -> log; a failure ends in one line there (jobs.py)
 write_optimizer_tables(
-    searches=snakemake.input.searches,
+    searches=snakemake.params.searches,
+    labels=snakemake.params.labels,
+    curvature=snakemake.params.curvature,
     out=dict(snakemake.output.items()),
     reference=snakemake.params.reference,
     level=snakemake.params.level,
+    alpha=snakemake.params.alpha,
 )
 print(f"wrote {snakemake.output.table}", file=sys.stderr)

@@ -1,8 +1,10 @@
 """Figures of the optimizer study (beyond the paper; docs/design.md §12).
 
 Steps to target against batch size per task, one line per optimizer, with each one's S(B)
-fit; S_min and B_crit per optimizer and task with their CIs. Both read optimizers.csv or
-optimizers_fit.csv; batch sizes are drawn at their rows (``full`` at the training-set size).
+fit; S_min and B_crit per optimizer and task with their CIs (optimizers.csv,
+optimizers_fit.csv; batch sizes are drawn at their rows, ``full`` at the training-set size);
+each optimizer's gain in B_crit against the effective condition number, and B_crit against
+B_simple and B_noise (optimizers_curvature.csv).
 """
 
 from __future__ import annotations
@@ -110,5 +112,55 @@ def fit_by_optimizer(optimizers_fit: pd.DataFrame) -> Figure:
         ax.set_xlim(-0.6, len(tasks) - 0.4)
         ax.set_title(title, fontsize=8)
     axes[0].legend(fontsize=7, frameon=False)
+    sns.despine(fig)
+    return fig
+
+
+def _label_points(ax, x: np.ndarray, y: np.ndarray, names: pd.Series) -> None:
+    for xi, yi, name in zip(x, y, names, strict=True):
+        if np.isfinite(xi) and np.isfinite(yi) and xi > 0 and yi > 0:
+            ax.annotate(name, (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=6)
+
+
+@styled
+def gain_vs_condition(optimizers_curvature: pd.DataFrame) -> Figure:
+    """(a) each optimizer's B_crit over SGD's against κ_eff; (b) B_crit against B_simple and
+    B_noise, the line y = x; one point per task, log-log."""
+    fig = Figure(figsize=(DOUBLE, 2.8), layout="constrained")
+    gain_ax, noise_ax = fig.subplots(1, 2)
+    table = optimizers_curvature
+    gains = [c for c in table if c.startswith("gain_")]
+    if table.empty or not gains:
+        for ax in (gain_ax, noise_ax):
+            empty_panel(ax, NO_STUDY)
+        return fig
+    colours = optimizer_colours([g.removeprefix("gain_") for g in gains])
+    for column in gains:
+        label = column.removeprefix("gain_")
+        gain_ax.scatter(table["kappa_eff"], table[column], s=14, color=colours[label],
+                        label=label)  # fmt: skip
+        _label_points(gain_ax, table["kappa_eff"].to_numpy(), table[column].to_numpy(),
+                      table["task"])  # fmt: skip
+    gain_ax.axhline(1, color="0.6", lw=0.7)
+    gain_ax.axhline(1.5, color="0.6", lw=0.7, ls=":")
+    log_axes(gain_ax, "effective condition number κ_eff (on-line SGD's target)")
+    gain_ax.set_ylabel("B_crit / SGD's B_crit")
+    gain_ax.set_title("(a) gain against curvature", fontsize=8)
+    gain_ax.legend(fontsize=7, frameon=False)
+    for name, marker in (("b_simple", "o"), ("b_noise", "s")):
+        noise_ax.scatter(table[name], table["b_crit"], s=14, marker=marker, label=name)
+    _label_points(noise_ax, table["b_noise"].to_numpy(), table["b_crit"].to_numpy(),
+                  table["task"])  # fmt: skip
+    known = table[["b_simple", "b_noise", "b_crit"]].to_numpy(float)
+    known = known[np.isfinite(known) & (known > 0)]
+    if len(known):
+        span = np.array([known.min() / 2, known.max() * 2])
+        noise_ax.plot(span, span, color="0.6", lw=0.7)
+    log_axes(noise_ax, "noise scale (examples)")
+    noise_ax.set_ylabel("SGD's B_crit (examples)")
+    noise_ax.set_title("(b) B_crit against B_simple and B_noise", fontsize=8)
+    noise_ax.legend(fontsize=7, frameon=False)
+    for ax in (gain_ax, noise_ax):
+        plain_log_ticks(ax.yaxis)
     sns.despine(fig)
     return fig

@@ -52,6 +52,26 @@ def first_indices(grid: Mapping[str, Any], entry: Mapping[str, Any], task: str) 
     return initial_indices(SearchSettings.from_config(grid, task), 1, "mean")
 
 
+def reuses_scaling_search(
+    training: Mapping[str, Any],
+    scaling: Mapping[str, Any],
+    section: Mapping[str, Any],
+    label: str,
+    task: str,
+) -> bool:
+    """Whether optimizer ``label``'s search on ``task`` would repeat the scaling study's: plain
+    SGD as the scaling study trains, with the same grid, budget and first rates. The study then
+    reads the scaling study's search instead of running it again (docs/design.md §12)."""
+    entry = section["optimizers"][label]
+    ours = SearchSettings.from_config(search_section(scaling, section, entry), task)
+    return (
+        entry["name"] == "sgd"
+        and training["optimizer"]["name"] == "sgd"
+        and entry.get("batch_scaled", True)
+        and ours == SearchSettings.from_config(scaling, task)
+    )
+
+
 def check_optimizers(
     section: Mapping[str, Any],
     scaling: Mapping[str, Any],

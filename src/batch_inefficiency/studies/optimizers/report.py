@@ -33,6 +33,10 @@ FIT_COLUMNS = [
     "b_crit_high", "e_min", "b_crit_ratio", "b_crit_ratio_low", "b_crit_ratio_high",
     "steps_1_ratio", "epochs_ratio", "note",
 ]  # fmt: skip
+CURVATURE_COLUMNS = [
+    "task", "trials", "censored", "lambda_max", "lambda_min", "kappa_eff", "b_simple", "b_noise",
+    "b_crit", "b_crit_over_b_simple", "b_crit_over_b_noise",
+]  # fmt: skip
 
 
 def sentence(claim: pd.DataFrame) -> str:
@@ -50,6 +54,9 @@ def section(tables: Mapping[str, Path], figures: Mapping[str, Path]) -> dict[str
     table = pd.read_csv(tables["optimizers"], dtype={"batch_size": str})
     fit = pd.read_csv(tables["optimizers_fit"], dtype={"largest_batch": str})
     claim = pd.read_csv(tables["optimizers_claim"])
+    curvature = pd.read_csv(tables["optimizers_curvature"])
+    gains = [c for c in curvature if c.startswith("gain_")]
+    mechanism = pd.read_csv(tables["optimizers_mechanism"])
     return {
         "intro": INTRO,
         "tables": [
@@ -60,6 +67,16 @@ def section(tables: Mapping[str, Path], figures: Mapping[str, Path]) -> dict[str
             (
                 "The S(B) fit per task and optimizer, and its ratios to plain SGD's",
                 fit[[c for c in FIT_COLUMNS if c in fit]],
+            ),
+            (
+                "Why, measured: the curvature and noise scales where on-line SGD reached the "
+                "target (medians over trials), and each optimizer's gain in B_crit",
+                curvature[[c for c in CURVATURE_COLUMNS if c in curvature] + gains],
+            ),
+            (
+                "Does the gain follow the condition number? Does B_noise explain B_crit? "
+                "(rules in Methods)",
+                mechanism,
             ),
         ],
         "figures": section_figures(figures, "optimizers"),

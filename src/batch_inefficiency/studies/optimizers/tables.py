@@ -9,6 +9,7 @@
   reference optimizer's with a CI, the steps at batch size 1 and their ratio, and C1's epochs
   ratio (the largest batch size over on-line).
 * ``optimizers_claim.csv``: claims C7, C7b and C1 per optimizer (claims.py).
+* ``optimizers_curvature.*`` and ``optimizers_mechanism.*``: why, measured (mechanism.py).
 
 CIs: the fit's CIs are symmetric in the log parameters, half-widths h_S and h_B. E_min's is
 log E ± (h_S + h_B), which contains the exact interval (the covariance term can only narrow
@@ -32,6 +33,7 @@ import pandas as pd
 from batch_inefficiency import batch_sizes
 from batch_inefficiency.batch_sizes import ONLINE
 from batch_inefficiency.studies.optimizers.claims import claim_table
+from batch_inefficiency.studies.optimizers.mechanism import write_curvature_tables
 from batch_inefficiency.studies.replication.tables import write_table
 from batch_inefficiency.studies.scaling.fit import StepsFit, regime
 from batch_inefficiency.studies.scaling.tables import fit_task, search_row
@@ -60,14 +62,14 @@ def ratio_ci(
     return ratio, ratio * math.exp(-h), ratio * math.exp(h)
 
 
-def search_rows(searches: Sequence[Path], level: float) -> pd.DataFrame:
-    """optimizers: one row per search, the optimizer's label from its folder
-    (``<task>/<optimizer>/<batch>/search.json``), in task, optimizer and batch order."""
+def search_rows(searches: Sequence[Path], labels: Sequence[str], level: float) -> pd.DataFrame:
+    """optimizers: one row per search (``search.json`` files, with their optimizers' labels;
+    plain SGD's may be the scaling study's), in task, optimizer and batch order."""
     rows = []
-    for path in map(Path, searches):
+    for path, label in zip(map(Path, searches), labels, strict=True):
         info = json.loads(path.read_text())
         row = search_row(path.parent, level)
-        rows.append({"optimizer": path.parents[1].name, **row, **_budget(info)})
+        rows.append({"optimizer": label, **row, **_budget(info)})
     table = pd.DataFrame(rows)
     table = table[["task", *[c for c in table if c != "task"]]]
     ranks = {label: i for i, label in enumerate(dict.fromkeys(table["optimizer"]))}
@@ -178,16 +180,24 @@ def add_regimes(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_optimizer_tables(
-    searches: Sequence[Path], out: Mapping[str, Path], reference: str, level: float = 0.95
+    searches: Sequence[Path],
+    labels: Sequence[str],
+    curvature: Sequence[Path],
+    out: Mapping[str, Path],
+    reference: str,
+    level: float = 0.95,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Write optimizers.*, optimizers_fit.* and optimizers_claim.csv; return the fit table.
+    """Write optimizers.*, optimizers_fit.*, optimizers_claim.csv and, from the ``curvature``
+    files (a task each), optimizers_curvature.* and optimizers_mechanism.*; return the fits.
 
-    ``out`` keys: table, table_md, table_tex, fit, fit_md, fit_tex, claim.
+    ``out`` keys: table, fit, curvature, mechanism (and each one's ``_md``, ``_tex``), claim.
     """
-    table = search_rows(searches, level).drop(columns="order").reset_index(drop=True)
+    table = search_rows(searches, labels, level).drop(columns="order").reset_index(drop=True)
     fits = fit_table(table, reference, level)
     table = add_regimes(table, fits)
     write_table(table, out["table"], out["table_md"], out["table_tex"])
     write_table(fits, out["fit"], out["fit_md"], out["fit_tex"])
     claim_table(fits, reference).to_csv(out["claim"], index=False, lineterminator="\n")
+    write_curvature_tables(curvature, fits, reference, alpha, out)
     return fits

@@ -21,7 +21,7 @@ best rate) first reached the target (docs/design.md §9).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +38,16 @@ from batch_inefficiency.studies.rate_search import subset_trials
 CHUNK_ROWS = 4096  # rows per chunk (memory stays small on letter's 12,000 rows)
 
 
-def gradient_moments(
+def _chunk_deltas(
     x: np.ndarray, y: np.ndarray, n_classes: int, spec: ModelSpec, weights: Weights, replica: int
-) -> tuple[float, np.ndarray]:
-    """(mean of |g_i|², flat mean gradient G) of one replica's weights on rows ``x [n, d]``.
-
-    Float64, chunked over rows; the loss is the model's per-instance loss.
-    """
+):
+    """Per chunk of rows: ``(x, d1, a1, d2)``, each ``[c, ·]`` in float64, where the gradient
+    of instance i is ``(x_i ⊗ d1_i, d1_i, a1_i ⊗ d2_i, d2_i)`` (module docstring)."""
     act, loss = ACTIVATIONS[spec.activation], LOSSES[spec.loss]
     w1, b1, w2, b2 = (
         torch.as_tensor(a[replica : replica + 1], dtype=torch.float64)
         for a in weights.as_dict().values()
     )
-    sums = [torch.zeros_like(p[0]) for p in (w1, b1, w2, b2)]
-    squared = 0.0
     for start in range(0, len(x), CHUNK_ROWS):
         xs = torch.as_tensor(x[None, start : start + CHUNK_ROWS], dtype=torch.float64)
         t = torch.nn.functional.one_hot(
@@ -60,15 +56,41 @@ def gradient_moments(
         a1 = hidden(xs, w1, b1, act)  # [1, c, h]
         d2 = loss.delta_(torch.baddbmm(b2[:, None], a1, w2), t)  # [1, c, k]
         d1 = act.backward(torch.bmm(d2, w2.transpose(1, 2)), a1)  # [1, c, h]
+        yield xs[0], d1[0], a1[0], d2[0]
+
+
+def gradient_moments(
+    x: np.ndarray, y: np.ndarray, n_classes: int, spec: ModelSpec, weights: Weights, replica: int
+) -> tuple[float, np.ndarray]:
+    """(mean of |g_i|², flat mean gradient G) of one replica's weights on rows ``x [n, d]``.
+
+    Float64, chunked over rows; the loss is the model's per-instance loss.
+    """
+    sums: list[torch.Tensor] | None = None
+    squared = 0.0
+    for xs, d1, a1, d2 in _chunk_deltas(x, y, n_classes, spec, weights, replica):
         norms = (xs.square().sum(-1) + 1) * d1.square().sum(-1)
         norms += (a1.square().sum(-1) + 1) * d2.square().sum(-1)
         squared += float(norms.sum())
-        sums[0] += (xs.transpose(1, 2) @ d1)[0]
-        sums[1] += d1.sum(1)[0]
-        sums[2] += (a1.transpose(1, 2) @ d2)[0]
-        sums[3] += d2.sum(1)[0]
+        parts = [xs.T @ d1, d1.sum(0), a1.T @ d2, d2.sum(0)]
+        sums = parts if sums is None else [s + p for s, p in zip(sums, parts, strict=True)]
     n = len(x)
+    assert sums is not None
     return squared / n, torch.cat([s.flatten() for s in sums]).numpy() / n
+
+
+def per_instance_gradients(
+    x: np.ndarray, y: np.ndarray, n_classes: int, spec: ModelSpec, weights: Weights, replica: int
+) -> np.ndarray:
+    """The gradient of every instance's loss, ``[n, p]`` in float64, flattened in the order
+    of ``Weights.as_dict()`` (w1 [d, h], b1, w2 [h, k], b2), one replica's weights."""
+    rows = []
+    for xs, d1, a1, d2 in _chunk_deltas(x, y, n_classes, spec, weights, replica):
+        c = len(xs)
+        outer1 = (xs[:, :, None] * d1[:, None, :]).reshape(c, -1)
+        outer2 = (a1[:, :, None] * d2[:, None, :]).reshape(c, -1)
+        rows.append(torch.cat([outer1, d1, outer2, d2], dim=1).numpy())
+    return np.concatenate(rows)
 
 
 def b_simple(
@@ -103,6 +125,35 @@ def noise_scales(
     return pd.DataFrame(rows)
 
 
+def at_online_target(
+    split: Path,
+    weights: Path,
+    rates: Path,
+    trials: Path,
+    out: Path,
+    task: str,
+    n_trials: int,
+    measure: Callable[[TrialData, Weights], pd.DataFrame],
+) -> pd.DataFrame:
+    """``measure(data, weights)`` (a row per trial) where on-line training reached the target.
+
+    ``weights``, ``rates`` and ``trials`` are the on-line search's best_weights.npz,
+    rates.csv and trials.csv; a trial that never reached the target is measured where it
+    stopped and marked ``censored``. The rows, with the rate and epochs, go to ``out``.
+    """
+    data = subset_trials(load_trial_data(split), n_trials)
+    frame = measure(data, load_weights(Path(weights)))
+    per_trial = pd.read_csv(trials)
+    best_lr = pd.read_csv(rates).query("best")["lr"].iloc[0]
+    mine = per_trial[np.isclose(per_trial["lr"], best_lr)].set_index("trial")
+    frame.insert(0, "task", task)
+    frame.insert(2, "lr", best_lr)
+    frame["censored"] = mine.loc[frame["trial"], "censored"].to_numpy()
+    frame["epochs_to_target"] = mine.loc[frame["trial"], "epochs_to_target"].to_numpy()
+    frame.to_csv(out, index=False, lineterminator="\n")
+    return frame
+
+
 def noise_scale_task(
     split: Path,
     weights: Path,
@@ -114,20 +165,9 @@ def noise_scale_task(
     n_trials: int,
     seed: int,
 ) -> pd.DataFrame:
-    """The ``noise_scale`` rule: B_simple where on-line training reached the target.
-
-    ``weights``, ``rates`` and ``trials`` are the on-line search's
-    best_weights.npz, rates.csv and trials.csv; a trial that never reached the
-    target is measured where it stopped and marked ``censored``.
-    """
-    data = subset_trials(load_trial_data(split), n_trials)
-    frame = noise_scales(data, load_weights(Path(weights)), ModelSpec(**model), seed)
-    per_trial = pd.read_csv(trials)
-    best_lr = pd.read_csv(rates).query("best")["lr"].iloc[0]
-    mine = per_trial[np.isclose(per_trial["lr"], best_lr)].set_index("trial")
-    frame.insert(0, "task", task)
-    frame.insert(2, "lr", best_lr)
-    frame["censored"] = mine.loc[frame["trial"], "censored"].to_numpy()
-    frame["epochs_to_target"] = mine.loc[frame["trial"], "epochs_to_target"].to_numpy()
-    frame.to_csv(out, index=False, lineterminator="\n")
-    return frame
+    """The ``noise_scale`` rule: B_simple where on-line training reached the target."""
+    spec = ModelSpec(**model)
+    return at_online_target(
+        split, weights, rates, trials, out, task, n_trials,
+        lambda data, found: noise_scales(data, found, spec, seed),
+    )  # fmt: skip
