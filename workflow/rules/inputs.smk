@@ -10,31 +10,22 @@ from batch_inefficiency.studies.optimizers.config import (
 )
 
 
-def study_given(name, run_files):
-    """Whether a study's tables are taken as given (its registry entry allows it, and
-    statistics_from_metrics asks): they exist and none of its ``run_files`` does."""
-    tables = [results("tables", table) for table in STUDIES[name].table_files()]
-    taken = STUDIES[name].given_tables and given(tables, run_files)
-    if taken:
-        print(
-            f"Note: the {name.replace('_', ' ')} study's tables taken as given (they "
-            "exist and no run file does).",
-            file=sys.stderr,
+def study_given(name, run_files, metrics=None):
+    """Whether a study's tables (its registry entry allows it), or else its ``metrics``
+    files, are taken as given (statistics_from_metrics asks): they exist and none of its
+    ``run_files`` does. Given metrics are read and the tables recomputed from them."""
+    if metrics is None:
+        files = [results("tables", table) for table in STUDIES[name].table_files()]
+        taken = STUDIES[name].given_tables and given(files, run_files)
+        what = "tables taken as given (they exist and no run file does)"
+    else:
+        taken = given(metrics, run_files)
+        what = (
+            "metrics taken as given (they exist and no run file does); its tables are "
+            "recomputed from them"
         )
-    return taken
-
-
-def study_metrics_given(name, files, run_files):
-    """Whether a study's metrics ``files`` are taken as given (statistics_from_metrics asks,
-    they exist and none of its ``run_files`` does): its tables are recomputed from them.
-    """
-    taken = given(files, run_files)
     if taken:
-        print(
-            f"Note: the {name} study's metrics taken as given (they exist and no run file "
-            "does); its tables are recomputed from them.",
-            file=sys.stderr,
-        )
+        print(f"Note: the {name.replace('_', ' ')} study's {what}.", file=sys.stderr)
     return taken
 
 
@@ -171,13 +162,13 @@ def generalization_runs(name):
 GENERALIZATION_POINTS = [
     results("generalization", task, "points.csv") for task in GENERALIZATION_TASKS
 ]
-GENERALIZATION_GIVEN = study_metrics_given(
+GENERALIZATION_GIVEN = study_given(
     "generalization",
-    GENERALIZATION_POINTS,
     [
         results("generalization", task, "full", "final_weights.npz")
         for task in GENERALIZATION_TASKS
     ],
+    metrics=GENERALIZATION_POINTS,
 )
 
 
@@ -330,14 +321,20 @@ def optimizer_section(wildcards):
     }
 
 
-def optimizer_search_file(task, label, batch, name):
-    """One file of a rate search of the optimizer study: the scaling study's where the search
-    would repeat it (plain SGD, same settings and batch size), else the study's own."""
-    if (
+def reuses_scaling(task, label, batch):
+    """Whether this search of the optimizer study is the scaling study's own (plain SGD, the
+    same settings and batch size), read from there instead of repeated."""
+    return (
         task in SCALING_TASKS
         and batch in scaling_batch_sizes(task)
         and reuses_scaling_search(config["training"], SCALING, OPTIMIZERS, label, task)
-    ):
+    )
+
+
+def optimizer_search_file(task, label, batch, name):
+    """One file of a rate search of the optimizer study: the scaling study's where the search
+    would repeat it, else the study's own."""
+    if reuses_scaling(task, label, batch):
         return results("scaling", task, batch, name)
     return results("optimizers", task, label, batch, name)
 
@@ -367,11 +364,15 @@ def online_reference_file(name):
 OPTIMIZER_CURVATURE = [
     results("optimizers", task, "curvature.csv") for task in OPTIMIZER_TASKS
 ]
-OPTIMIZERS_GIVEN = study_metrics_given(
+OPTIMIZERS_GIVEN = study_given(
     "optimizer",
-    optimizer_files("search.json")
+    [
+        results("optimizers", *search, "best_weights.npz")
+        for search in optimizer_searches()
+        if not reuses_scaling(*search)
+    ],
+    metrics=optimizer_files("search.json")
     + optimizer_files("rates.csv")
     + optimizer_files("trials.csv")
     + OPTIMIZER_CURVATURE,
-    [file for file in optimizer_files("best_weights.npz") if "/optimizers/" in file],
 )
